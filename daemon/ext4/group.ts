@@ -192,6 +192,10 @@ export class GroupTable {
   private readonly flagsArr: Uint16Array;
   private readonly csums: Uint32Array; // block bitmap csum, inode bitmap csum, desc csum
 
+  /** Problems a read-only open tolerated (as the kernel's ro mount does), first few. */
+  readonly tolerated: string[] = [];
+  toleratedCount = 0;
+
   constructor(readonly sb: Superblock, readonly count: number) {
     this.loc = new Float64Array(count * 3);
     this.counts = new Uint32Array(count * 4);
@@ -240,7 +244,7 @@ export type BlockReader = (block: number, what: string, at?: Where) => Uint8Arra
  * inside the group (or anywhere in the fs with flex_bg), clear of the superblock and the
  * primary descriptors, and each descriptor's checksum.
  */
-export function loadGroups(sb: Superblock, readBlock: BlockReader): GroupTable {
+export function loadGroups(sb: Superblock, readBlock: BlockReader, opts: { readOnly?: boolean } = {}): GroupTable {
   const n = sb.groupsCount;
   if (n > MAX_GROUPS) throw new IncompatibleError('geometry', `${n} block groups (more than ${MAX_GROUPS} supported)`);
   const table = new GroupTable(sb, n);
@@ -262,9 +266,15 @@ export function loadGroups(sb: Superblock, readBlock: BlockReader): GroupTable {
       const raw = decodeGroupDesc(sb, bytes, off, at);
       const d = toDomain(sb, g, raw);
       const lastBlock = g === n - 1 || flex ? sb.blocksCount - 1 : firstBlock + sb.blocksPerGroup - 1;
+      // The kernel refuses these three only for a read-write mount (ext4_check_descriptors).
+      const roOk = (e: CorruptError): void => {
+        if (!opts.readOnly) throw e;
+        table.toleratedCount++;
+        if (table.tolerated.length < 16) table.tolerated.push(e.message);
+      };
       const check = (what: string, field: string, b: number, len: number): void => {
-        if (b === sbBlock) throw new CorruptError('group_desc', `${what} overlaps superblock`, at, field, b);
-        if (b >= sbBlock + 1 && b <= lastBgBlock) throw new CorruptError('group_desc', `${what} overlaps block group descriptors`, at, field, b);
+        if (b === sbBlock) roOk(new CorruptError('group_desc', `${what} overlaps superblock`, at, field, b));
+        else if (b >= sbBlock + 1 && b <= lastBgBlock) roOk(new CorruptError('group_desc', `${what} overlaps block group descriptors`, at, field, b));
         if (b < firstBlock || b + len - 1 > lastBlock) {
           throw new CorruptError('group_desc', `${what} not in group`, at, field, b, `${firstBlock}..${lastBlock}`);
         }
@@ -272,7 +282,11 @@ export function loadGroups(sb: Superblock, readBlock: BlockReader): GroupTable {
       check('block bitmap', 'bg_block_bitmap', d.blockBitmap, 1);
       check('inode bitmap', 'bg_inode_bitmap', d.inodeBitmap, 1);
       check('inode table', 'bg_inode_table', d.inodeTable, itb);
-      verifyGroupDescCsum(sb, g, bytes, off, at);
+      try {
+        verifyGroupDescCsum(sb, g, bytes, off, at);
+      } catch (e) {
+        if (e instanceof ChecksumError) roOk(e); else throw e;
+      }
       table.set(d);
       if (!flex) firstBlock += sb.blocksPerGroup;
     }

@@ -18,7 +18,11 @@ import { SystemZones, buildSystemZones } from './validity.js';
 export interface OpenOptions {
   /** Clean-buffer budget of the metadata cache (default 32 MiB). */
   cacheBytes?: number;
-  /** The caller wants read-only (does not change validation). */
+  /**
+   * The caller opens read-only: descriptor checksum mismatches and bitmaps overlapping the
+   * superblock/descriptors are tolerated (and reported in readOnlyReason) as the kernel's
+   * ro mount tolerates them.
+   */
   readOnly?: boolean;
   /** statfs without subtracting metadata overhead (mount -o minixdf). */
   minixdf?: boolean;
@@ -87,7 +91,12 @@ export class Ext4Core {
   get zones(): SystemZones { return this.state.zones; }
   get ctx(): FsContext { return this.state.ctx; }
   /** Why writes are refused (unknown ro_compat, external journal...), or null. */
-  get readOnlyReason(): string | null { return this.state.sb.readOnlyReason; }
+  get readOnlyReason(): string | null {
+    const g = this.state.groups;
+    const parts = [this.state.sb.readOnlyReason, g.toleratedCount ? `${g.toleratedCount} group descriptor problem(s) tolerated read-only` : null];
+    const r = parts.filter((x) => x !== null).join('; ');
+    return r || null;
+  }
   /** The journal needs replay and no overlay has been installed yet. */
   get recoveryPending(): boolean { return this.state.sb.needsRecovery && !this.overlayInstalled; }
 
@@ -103,7 +112,7 @@ export class Ext4Core {
       }
       return cache.read(block);
     };
-    const groups = loadGroups(sb, readBlock);
+    const groups = loadGroups(sb, readBlock, { readOnly: this.opts.readOnly });
     const zones = buildSystemZones(sb, groups);
     for (const [s, c, ino] of this.extraZones) zones.add(s, c, ino);
     const ctx: FsContext = {

@@ -391,13 +391,17 @@ export function parseSuperblock(bytes: Uint8Array, opts: SuperblockOptions, off 
   }
 
   const inodesCount = r.s_inodes_count;
-  const checkIno = (field: string, v: number): number => {
-    if (v !== 0 && (v > inodesCount || v < 1)) throw bad('inode number out of range', field, v, `<= ${inodesCount}`);
+  const inoOk = (v: number): boolean => v >= 1 && v <= inodesCount;
+  // Reserved-inode fields count only when their feature is on (the kernel ignores them
+  // otherwise); a bad one is corruption where the kernel's mount would fail on it.
+  const featureIno = (on: boolean, field: string, v: number): number => {
+    if (!on || v === 0) return 0;
+    if (!inoOk(v)) throw bad('inode number out of range', field, v, `1..${inodesCount}`);
     return v;
   };
 
   // Journal fields: an in-fs journal needs a valid inode; an external journal is read-only here.
-  const jInum = checkIno('s_journal_inum', r.s_journal_inum);
+  const jInum = featureIno(features.has('has_journal'), 's_journal_inum', r.s_journal_inum);
   if (features.has('has_journal')) {
     if (jInum === 0 && r.s_journal_dev === 0) throw bad('journal enabled but no journal inode or device', 's_journal_inum', 0);
     if (jInum === 0) {
@@ -405,6 +409,21 @@ export function parseSuperblock(bytes: Uint8Array, opts: SuperblockOptions, off 
       roReasons.push('external journal device');
     }
   }
+  const orphanFileInum = featureIno(features.has('orphan_file'), 's_orphan_file_inum', r.s_orphan_file_inum);
+  // Quota inodes are only opened by a read-write mount (ext4_enable_quotas): a bad one
+  // leaves the filesystem readable, as the kernel's ro mount does.
+  const quotaIno = (field: string, v: number): number => {
+    if (!features.has('quota')) return 0;
+    if (field === 's_prj_quota_inum' && !features.has('project')) return 0;
+    if (v === 0 || inoOk(v)) return v;
+    roReasons.push(`invalid quota inode (${field}=${v})`);
+    return 0;
+  };
+  const quotaInodes = {
+    usr: quotaIno('s_usr_quota_inum', r.s_usr_quota_inum),
+    grp: quotaIno('s_grp_quota_inum', r.s_grp_quota_inum),
+    prj: quotaIno('s_prj_quota_inum', r.s_prj_quota_inum),
+  };
   if ((r.s_feature_incompat & INCOMPAT.recover) && !features.has('has_journal')) {
     throw bad('needs_recovery set without a journal', 's_feature_incompat', r.s_feature_incompat);
   }
@@ -489,13 +508,9 @@ export function parseSuperblock(bytes: Uint8Array, opts: SuperblockOptions, off 
     hashSeed: words(r.s_hash_seed, 4),
     defHashVersion: r.s_def_hash_version,
     casefold,
-    orphanFileInum: checkIno('s_orphan_file_inum', r.s_orphan_file_inum),
+    orphanFileInum,
     firstOrphan: r.s_last_orphan,
-    quotaInodes: {
-      usr: checkIno('s_usr_quota_inum', r.s_usr_quota_inum),
-      grp: checkIno('s_grp_quota_inum', r.s_grp_quota_inum),
-      prj: checkIno('s_prj_quota_inum', r.s_prj_quota_inum),
-    },
+    quotaInodes,
     mmpBlock,
     backupBgs: [r.s_backup_bgs_0, r.s_backup_bgs_1],
     overheadClusters: r.s_overhead_clusters,

@@ -137,3 +137,23 @@ export function gunzipTo(gz: string): string {
   }
   return out;
 }
+
+/** `len` bytes at `off` of a file, without reading the rest. */
+export function readRange(img: string, off: number, len: number): Uint8Array {
+  const fd = fs.openSync(img, 'r');
+  try {
+    const b = new Uint8Array(len);
+    fs.readSync(fd, b, 0, len, off);
+    return b;
+  } finally { fs.closeSync(fd); }
+}
+
+/** Overwrites bytes at `off` in a file. */
+export function writeRange(img: string, off: number, bytes: Uint8Array): void {
+  const fd = fs.openSync(img, 'r+');
+  try { fs.writeSync(fd, bytes, 0, bytes.length, off); } finally { fs.closeSync(fd); }
+}
+
+export function fileSize(img: string): number {
+  return fs.statSync(img).size;
+}
