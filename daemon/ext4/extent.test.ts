@@ -11,6 +11,7 @@ import {
   checkExtentTree, extentCacheOf, extentDepth, setExtentBlockCsum, Mapping, EXT_LBLK_LIMIT,
 } from './extent.js';
 import { indirectRuns } from './indirect.js';
+import { bmap, mapRange, readRangeSync, seekData, seekHole } from './filemap.js';
 import { openRawImage, RawImage } from './testing/rawctx.js';
 
 const sh = (cmd: string, args: string[]): string =>
@@ -339,6 +340,7 @@ describe('corpus: every regular file and directory of the e2fsprogs hostile imag
     expect(images.length).toBeGreaterThan(100);
     let walked = 0; let typedErrors = 0;
     for (const f of images) {
+      const t0 = Date.now();
       const path = join(dir, f.replace(/\.gz$/, ''));
       writeFileSync(path, gunzipSync(readFileSync(join(corpus, f))));
       let raw: RawImage;
@@ -367,8 +369,21 @@ describe('corpus: every regular file and directory of the e2fsprogs hostile imag
           if (!typed(e)) throw new Error(`${f} inode ${ino}: untyped ${(e as Error).stack}`);
           typedErrors++;
         }
+        // The facade's calls, each on its own: a typed error or a result.
+        for (const op of [
+          () => mapRange(raw.ctx, inode, 0, 1 << 20),
+          () => readRangeSync(raw.ctx, inode, 0, 1 << 16),
+          () => seekData(raw.ctx, inode, 0),
+          () => seekHole(raw.ctx, inode, 0),
+          () => bmap(raw.ctx, inode, 1),
+        ]) {
+          try { op(); } catch (e) {
+            if (!typed(e)) throw new Error(`${f} inode ${ino}: untyped ${(e as Error).stack}`);
+          }
+        }
       }
       rmSync(path);
+      expect([f, Date.now() - t0 < 20000]).toEqual([f, true]); // no image makes a walk crawl
     }
     expect(walked).toBeGreaterThan(100);
     expect(typedErrors).toBeGreaterThan(0);

@@ -255,6 +255,54 @@ describe('other block sizes and layouts', () => {
     }
   });
 
+  test('16 TiB sparse file: logical block 2^32 - 2, byte offsets past 2^44 exact', () => {
+    const src = join(dir, 'k16t-src');
+    mkdirSync(src);
+    const off = (2 ** 32 - 2) * 4096 + 100;
+    const fd = openSync(join(src, 'huge'), 'w');
+    writeSync(fd, Buffer.from('END'.repeat(1000)), 0, 3000, off);
+    closeSync(fd);
+    const img = join(dir, 'k16t.img');
+    sh('mkfs.ext4', ['-q', '-F', '-b', '4096', '-d', src, img, '32M']);
+    const raw = openRawImage(img);
+    const inode = raw.inode(inoOf(img, '/huge'));
+    expect(inode.size).toBe(off + 3000);
+    const mnt = mountRo(img, 'k16t-mnt');
+    const kern = pread(join(mnt, 'huge'), off - 5000, 9000);
+    expect(kern.length).toBe(8000);
+    expect(Buffer.from(readRangeSync(raw.ctx, inode, off - 5000, 9000)).equals(kern)).toBe(true);
+    const segs = mapRange(raw.ctx, inode, off - 5000, 9000);
+    expect(segs.map((x) => x.kind)).toEqual(['zero', 'data']);
+    expect(readBySegments(raw, segs, off - 5000, 8000).equals(kern)).toBe(true);
+    const offs = [0, 2 ** 40, off - 100, off, off + 2999];
+    expect(ourSeek(raw.ctx, inode, offs)).toEqual(kernelSeek(join(mnt, 'huge'), offs));
+    expect(bmap(raw.ctx, inode, 2 ** 32 - 2)).toBeGreaterThan(0);
+    expect(bmap(raw.ctx, inode, 2 ** 32 - 1)).toBe(0);
+    expect(bmap(raw.ctx, inode, 2 ** 40)).toBe(0);
+    umount(mnt);
+  });
+
+  test('bigalloc (16 KiB clusters of 4 KiB blocks): extents stay in block units', () => {
+    const src = join(dir, 'big-src');
+    mkdirSync(src);
+    const fd = openSync(join(src, 'f'), 'w');
+    const marks = [0, 4096 * 3 + 5, 4096 * 9, 1 << 20];
+    for (const o of marks) writeSync(fd, randomBytes(5000), 0, 5000, o);
+    closeSync(fd);
+    const img = join(dir, 'bigalloc.img');
+    sh('mkfs.ext4', ['-q', '-F', '-O', 'bigalloc', '-C', '16384', '-b', '4096', '-d', src, img, '64M']);
+    const raw = openRawImage(img);
+    expect(raw.ctx.clusterBits).toBe(2);
+    const inode = raw.inode(inoOf(img, '/f'));
+    const mnt = mountRo(img, 'bigalloc-mnt');
+    const kern = readFileSync(join(mnt, 'f'));
+    expect(Buffer.from(readRangeSync(raw.ctx, inode, 0, kern.length)).equals(kern)).toBe(true);
+    expect(readBySegments(raw, mapRange(raw.ctx, inode, 0, kern.length), 0, kern.length).equals(kern)).toBe(true);
+    const offs = [0, 9000, 20000, 40000, 50000, 1 << 19, (1 << 20) + 4000];
+    expect(ourSeek(raw.ctx, inode, offs)).toEqual(kernelSeek(join(mnt, 'f'), offs));
+    umount(mnt);
+  });
+
   test('64 KiB blocks (the kernel cannot mount them here): contents match debugfs dump', () => {
     const src = join(dir, 'k64-src');
     mkdirSync(src);

@@ -151,12 +151,21 @@ describe('ext2/ext3 block maps', () => {
       // Blocks before it are still served.
       expect(indirectLookup(raw.ctx, raw.inode(ino), 12).kind).toBe('mapped');
     });
-    test('a self-referencing indirect block is bounded by depth (3 levels)', () => {
+    test('a self-referencing indirect block is refused (no work amplification)', () => {
       const tind = iblock().getUint32(14 * 4, true);
       const b = viewOf(raw.ctx.readBlock(tind, 'test'));
-      b.setUint32(0, tind, true); // the triple block names itself as its double block
-      const runs = [...indirectRuns(raw.ctx, raw.inode(ino), 65804, 65804 + 3 * 65536)];
-      expect(runs.length).toBeGreaterThan(0); // terminates: recursion stops at level 0
+      b.setUint32(0, tind, true); // the triple block names itself as its first double block
+      const e = thrown(() => [...indirectRuns(raw.ctx, raw.inode(ino), 65804, 65804 + 3 * 65536)]) as CorruptError;
+      expect(e.message).toBe(`corrupt indirect_block: block referenced twice (inode ${ino}, block ${tind}, lblk 65804, block=${tind})`);
+    });
+    test('one double block shared by every triple slot: refused at the second use', () => {
+      const tind = iblock().getUint32(14 * 4, true);
+      const b = viewOf(raw.ctx.readBlock(tind, 'test'));
+      const dind = b.getUint32(0, true);
+      for (let j = 1; j < 256; j++) b.setUint32(j * 4, dind, true);
+      const t0 = Date.now();
+      expect(thrown(() => [...indirectRuns(raw.ctx, raw.inode(ino), 0, 2 ** 32)]).message).toMatch(/referenced twice/);
+      expect(Date.now() - t0).toBeLessThan(2000);
     });
     test('node budget', () => {
       const e = thrown(() => [...indirectRuns(raw.ctx, raw.inode(ino), 0, 4_000_001, { nodes: 2 })]);

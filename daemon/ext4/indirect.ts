@@ -27,6 +27,9 @@ interface Walk {
   inode: InodeInfo;
   ptrs: number; // pointers per indirect block
   budget: WalkBudget;
+  /** Indirect blocks read in this walk: ext4 never shares one, and a shared one would let
+   *  three blocks stand for 2^30 mappings (work amplification on hostile images). */
+  seen: Set<number>;
 }
 
 /** A single block or hole run before merging. */
@@ -54,6 +57,10 @@ function* subtree(w: Walk, ptr: number, level: number, base: number, lo: number,
   if (--w.budget.nodes < 0) {
     throw new CorruptError('indirect_block', 'walk budget exhausted', { inode: w.inode.ino, lblk: lo }, 'nodes', DEFAULT_WALK_NODES);
   }
+  if (w.seen.has(ptr)) {
+    throw new CorruptError('indirect_block', 'block referenced twice', { inode: w.inode.ino, block: ptr, lblk: lo }, 'block', ptr);
+  }
+  w.seen.add(ptr); // size <= the node budget
   const b = w.ctx.readBlock(ptr, 'indirect_block', { inode: w.inode.ino, block: ptr });
   if (b.byteLength < w.ctx.blockSize) {
     throw new CorruptError('indirect_block', 'truncated block', { inode: w.inode.ino, block: ptr }, 'bytes', b.byteLength);
@@ -109,7 +116,7 @@ export function* indirectRuns(
   if (inode.iBlock.byteLength < EXT4_N_BLOCKS * 4) {
     throw new CorruptError('indirect_block', 'truncated i_block', { inode: inode.ino }, 'bytes', inode.iBlock.byteLength);
   }
-  const w: Walk = { ctx, inode, ptrs: ctx.blockSize / 4, budget };
+  const w: Walk = { ctx, inode, ptrs: ctx.blockSize / 4, budget, seen: new Set() };
   const limit = indirectLimit(ctx.blockSize);
   let run: Piece | null = null;
   const emit = (r: Piece): Mapping => r.pblk === 0
