@@ -1,0 +1,119 @@
+// Sanity suite: for every fixture variant, the kernel's view (the oracle) must show what the
+// spec asked for, and the walker must be able to walk two independent peers: `debugfs rdump`
+// output and a fuse2fs mount. Peers differ from the kernel in known ways (rdump drops xattrs
+// and ns times; fuse2fs has its own limits), so their differences are recorded as
+// information under .cache/kernel-diff-reports/, not asserted.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { run, haveTool } from '../fixtures/exec.js';
+import { VARIANTS, buildImage, cacheDir, fixtureSkipReason, kernelMountSkipReason } from '../fixtures/images.js';
+import { diffWalks, walk, withFuse2fsMount, withKernelMount, type Walk } from './walk.js';
+import { kernelFactFailures } from './facts.js';
+
+const reportDir = path.join(cacheDir(), '..', 'kernel-diff-reports');
+
+function report(name: string, lines: string[], notes: string[]): void {
+  fs.mkdirSync(reportDir, { recursive: true });
+  fs.writeFileSync(path.join(reportDir, `${name}.txt`), [...notes.map((n) => `note: ${n}`), ...lines].join('\n') + '\n');
+}
+
+function skipFor(variantName: string, needs: string[] = []): string | null {
+  const fx = fixtureSkipReason();
+  if (fx) return fx;
+  for (const t of needs) if (!haveTool(t)) return `${t} not installed`;
+  return kernelMountSkipReason(variantName);
+}
+
+function bigLimitWalk(dir: string): Walk {
+  // Peers without SEEK_DATA would read the 4 GiB hole byte by byte: cap what they read.
+  return walk(dir, { contentLimit: 64n * 1024n * 1024n });
+}
+
+/**
+ * rdump of everything but /sparse: debugfs writes holes as zeros, and a 4 GiB file would
+ * cost more than the rest of the suite. Returns the dump root.
+ */
+function rdumpTree(image: string, tmp: string, top: string[]): string {
+  const srcs = top.filter((t) => t !== 'sparse').map((t) => `/${t}`);
+  run('debugfs', ['-R', `rdump ${srcs.join(' ')} ${tmp}`, image], { timeoutMs: 600_000 });
+  return tmp;
+}
+
+const notSparse = (p: string): boolean => p === '/' || p === '/sparse' || p.startsWith('/sparse/');
+
+// fuse2fs answers ~3 ms per request: walking every variant through it costs minutes, so by
+// default it runs on a spread of layouts; EXT4BOX_ALL_PEERS=1 runs it on all.
+const FUSE2FS_VARIANTS = new Set(['ext4', 'inline-data', 'ext2-1k-128', 'bigalloc']);
+
+describe.each(VARIANTS.map((v) => v.name))('variant %s: kernel oracle and peers', (name) => {
+  const why = skipFor(name);
+  if (why) console.warn(`kernel-diff peers ${name}: skipped: ${why}`);
+  const itK = why ? it.skip : it;
+  const f2Why = why ?? (haveTool('fuse2fs') ? null
+    : 'fuse2fs not installed') ?? (FUSE2FS_VARIANTS.has(name) || process.env.EXT4BOX_ALL_PEERS === '1' ? null
+    : 'fuse2fs peer runs on a subset of variants (EXT4BOX_ALL_PEERS=1 for all)');
+  if (!why && f2Why) console.warn(`kernel-diff fuse2fs ${name}: skipped: ${f2Why}`);
+  const itF = f2Why ? it.skip : it;
+  // Without the kernel oracle, the two peers are still walked against each other.
+  const noKernelWhy = fixtureSkipReason() ?? (why ? (haveTool('fuse2fs') ? null : 'fuse2fs not installed')
+    : 'the kernel mounts this variant: the oracle tests above cover it');
+  const itP = noKernelWhy ? it.skip : it;
+  let kernel: Walk | undefined;
+
+  itK('the kernel view shows the spec', async () => {
+    const img = buildImage(name);
+    kernel = await withKernelMount(img.image, (dir) => walk(dir, { btime: true }));
+    expect(kernel.entries.size).toBeGreaterThan(3200);
+    expect(kernelFactFailures(kernel, img.manifest)).toEqual([]);
+    // A read-only kernel mount twice gives the same walk, times included: the oracle is stable.
+    const again = await withKernelMount(img.image, (dir) => walk(dir, { btime: true }));
+    expect(diffWalks(kernel, again, { times: ['atime', 'mtime', 'ctime', 'btime'] })).toEqual([]);
+  }, 600_000);
+
+  itK('debugfs rdump is walkable; differences from the kernel are recorded', async () => {
+    const img = buildImage(name);
+    const k = kernel ?? await withKernelMount(img.image, (dir) => walk(dir));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext4box-rdump-'));
+    try {
+      const top = [...k.entries.keys()].filter((p) => /^\/[^/]+$/.test(p)).map((p) => p.slice(1));
+      const r = walk(rdumpTree(img.image, tmp, top));
+      expect(r.entries.size).toBeGreaterThan(3200);
+      const d = diffWalks(k, r, { ignorePath: notSparse });
+      report(`${name}-rdump`, d, r.notes);
+      // Sanity of the comparison itself: both walks saw the same names (rdump skips
+      // device nodes, fifos and sockets by design).
+      expect(d.filter((l) => /: (missing|unexpected) /.test(l) && !/missing \(expected (chr|blk|fifo|socket)\)$/.test(l))).toEqual([]);
+      // rdump copies bytes: regular file contents must agree with the kernel's.
+      expect(d.filter((l) => / content expected /.test(l))).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  itF('fuse2fs mount is walkable; differences from the kernel are recorded', async () => {
+    const img = buildImage(name);
+    const k = kernel ?? await withKernelMount(img.image, (dir) => walk(dir));
+    const f = await withFuse2fsMount(img.image, (dir) => bigLimitWalk(dir));
+    expect(f.entries.size).toBeGreaterThan(3200);
+    const d = diffWalks(k, f, { times: ['atime', 'mtime', 'ctime'] });
+    report(`${name}-fuse2fs`, d, f.notes);
+    expect(d.filter((l) => /: (missing|unexpected) /.test(l))).toEqual([]);
+  }, 600_000);
+
+  itP('without a kernel oracle: rdump and fuse2fs walks are recorded against each other', async () => {
+    const img = buildImage(name);
+    const f = await withFuse2fsMount(img.image, (dir) => bigLimitWalk(dir));
+    expect(f.entries.size).toBeGreaterThan(3200);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext4box-rdump-'));
+    try {
+      const top = [...f.entries.keys()].filter((p) => /^\/[^/]+$/.test(p)).map((p) => p.slice(1));
+      const r = walk(rdumpTree(img.image, tmp, top));
+      const d = diffWalks(f, r, { ignorePath: notSparse });
+      report(`${name}-fuse2fs-vs-rdump`, d, [...f.notes, ...r.notes]);
+      expect(r.entries.size).toBeGreaterThan(3200);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 600_000);
+});
