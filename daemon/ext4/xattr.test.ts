@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { schemaGaps, viewOf } from '../util/bytes.js';
+import { crc32c } from '../util/crc.js';
 import { openRawImage, RawImage } from './testing/rawctx.js';
 import { ChecksumError, CorruptError, FsError, IoError, IncompatibleError } from './errors.js';
 import { FsContext, InodeInfo } from './context.js';
@@ -72,25 +73,30 @@ print(json.dumps(out))`;
 
 const hex = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('hex'));
 
-/** Test-only EA inode reader: depth-0 extent roots (what the kernel writes for <= 64 KiB). */
+/** Test-only EA inode reader: depth-0 extent roots or direct block maps (<= 12 blocks). */
 function eaReader(img: RawImage): EaInodeReader {
+  const uuid = img.bytes.subarray(1024 + 0x68, 1024 + 0x78);
   return {
     inode: (ino) => img.inode(ino),
+    csumSeed: crc32c(0xffffffff, uuid),
     read(info: InodeInfo, size: number) {
       const ib = viewOf(info.iBlock);
-      if (ib.getUint16(0, true) !== 0xf30a || ib.getUint16(6, true) !== 0) throw new Error('test reader: depth-0 extents only');
       const out = new Uint8Array(size);
-      for (let i = 0; i < ib.getUint16(2, true); i++) {
-        const o = 12 + 12 * i;
-        const lblk = ib.getUint32(o, true);
-        const len = ib.getUint16(o + 4, true);
-        const pblk = ib.getUint16(o + 6, true) * 2 ** 32 + ib.getUint32(o + 8, true);
-        for (let k = 0; k < len; k++) {
-          const at = (lblk + k) * img.ctx.blockSize;
-          if (at >= size) break;
-          const b = img.ctx.readBlock(pblk + k, 'test');
-          out.set(b.subarray(0, Math.min(b.length, size - at)), at);
+      const put = (lblk: number, pblk: number) => {
+        const at = lblk * img.ctx.blockSize;
+        if (at >= size) return;
+        const b = img.ctx.readBlock(pblk, 'test');
+        out.set(b.subarray(0, Math.min(b.length, size - at)), at);
+      };
+      if (info.flags & 0x80000) {
+        if (ib.getUint16(0, true) !== 0xf30a || ib.getUint16(6, true) !== 0) throw new FsError(5, 'test reader: depth-0 extents only');
+        for (let i = 0; i < Math.min(4, ib.getUint16(2, true)); i++) {
+          const o = 12 + 12 * i;
+          const len = ib.getUint16(o + 4, true);
+          for (let k = 0; k < len && k < 64; k++) put(ib.getUint32(o, true) + k, ib.getUint16(o + 6, true) * 2 ** 32 + ib.getUint32(o + 8, true) + k);
         }
+      } else {
+        for (let k = 0; k < 12; k++) { const p = ib.getUint32(4 * k, true); if (p) put(k, p); }
       }
       return out;
     },
@@ -355,6 +361,12 @@ d('EA inode corruption', () => {
   test('value hash (i_atime) mismatch', () => {
     expectCorrupt(() => getXattr(raw.ctx, f, huge, reader((dv) => { dv.setUint32(0x08, dv.getUint32(0x08, true) ^ 1, true); })), 'hash validation failed');
   });
+  test('no seed anywhere, or no reader: refused (FsError), never served unchecked', () => {
+    const { csumSeed: _drop, ...noSeed } = eaReader(raw);
+    expect(() => getXattr({ ...raw.ctx, csumSeed: null }, f, huge, noSeed)).toThrow(/checksum seed/);
+    expect(getXattr({ ...raw.ctx, csumSeed: null }, f, huge, eaReader(raw))?.length).toBe(10240);
+    expect(() => getXattr(raw.ctx, f, huge)).toThrow(FsError);
+  });
   test('parent is its own EA inode', () => {
     expectCorrupt(() => getXattr(raw.ctx, { ...f, ino: eaIno }, huge, eaReader(raw)), 'same ino');
   });
@@ -377,6 +389,59 @@ d('EA inode corruption', () => {
 });
 
 // ---------------------------------------------------------------- hostile corpus
+
+function corpusImage(name: string): RawImage {
+  const p = join(work, `${name}.img`);
+  writeFileSync(p, gunzipSync(readFileSync(join('/work/shared/corpus/e2fsprogs', `${name}.img.gz`))));
+  return openRawImage(p);
+}
+
+describe('e2fsprogs corpus images with known xattr shapes', () => {
+  const emoji = (img: RawImage) => listXattrs(img.ctx, img.inode(15)).find((i) => i.valueInum !== 0)!;
+  test('f_ea_signed_hash: an EA-inode entry hashed with signed chars is accepted (the kernel\'s fallback)', () => {
+    const img = corpusImage('f_ea_signed_hash');
+    const e = emoji(img);
+    const v = getXattr(img.ctx, img.inode(15), e.fullName, eaReader(img))!;
+    expect(v.length).toBe(1280);
+    const h = crc32c(img.ctx.csumSeed ?? eaReader(img).csumSeed!, v);
+    expect(xattrHashEntry(e.name, [h])).not.toBe(e.hash); // the unsigned hash fails here...
+    expect(xattrHashEntry(e.name, [h], true)).toBe(e.hash); // ...the signed one matches
+  });
+  test('f_ea_unsigned_hash: the same with the unsigned hash', () => {
+    const img = corpusImage('f_ea_unsigned_hash');
+    const e = emoji(img);
+    const v = getXattr(img.ctx, img.inode(15), e.fullName, eaReader(img))!;
+    expect(xattrHashEntry(e.name, [crc32c(img.ctx.csumSeed ?? eaReader(img).csumSeed!, v)])).toBe(e.hash);
+  });
+  test('f_ea_inode (no metadata_csum): values in EA inodes, bad ea_ino and missing EA flag', () => {
+    const img = corpusImage('f_ea_inode');
+    expect(img.ctx.csumSeed).toBeNull();
+    const ea = eaReader(img);
+    const items = listXattrs(img.ctx, img.inode(12), ea);
+    expect(items.map((i) => [i.place, Buffer.from(i.fullName).toString(), i.value?.length])).toEqual([
+      ['inode', 'user.ii', 48], ['inode', 'user.ie', 4096], ['block', 'user.be', 4096], ['block', 'user.bi', 100]]);
+    expect(() => listXattrs(img.ctx, img.inode(17), ea)).toThrow(/invalid ea_ino/);
+    expect(() => listXattrs(img.ctx, img.inode(18), ea)).toThrow(/missing EA_INODE flag/);
+    // These EA inodes are Lustre-style (i_mtime = parent ino, same generation): no hash
+    // is checked, so they read even without a seed.
+    const lustre = items.filter((i) => i.valueInum !== 0).map((i) => viewOf(img.inode(i.valueInum).raw).getUint32(0x10, true));
+    expect(lustre).toEqual([12, 12]);
+    expect(listXattrs(img.ctx, img.inode(12), { ...ea, csumSeed: undefined }).length).toBe(4);
+  });
+  test('f_ea_value_crash: overlapping in-inode values are corruption', () => {
+    const img = corpusImage('f_ea_value_crash');
+    expect(() => listXattrs(img.ctx, img.inode(12))).toThrow(/overlapping e_value/);
+    expect(() => listXattrs(img.ctx, img.inode(13))).toThrow(CorruptError);
+  });
+  test('f_special_ea: ACLs in blocks decode to the xattr form', () => {
+    const img = corpusImage('f_special_ea');
+    const v = getXattr(img.ctx, img.inode(13), Buffer.from('system.posix_acl_default'));
+    expect(v).not.toBeNull();
+    expect(viewOf(v!).getUint32(0, true)).toBe(2);
+    expect((v!.length - 4) % 8).toBe(0);
+  });
+});
+
 
 d('corpus sweep: every inode of every e2fsprogs test image, typed errors only', () => {
   test('listXattrs never throws an untyped error', () => {

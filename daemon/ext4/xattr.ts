@@ -73,6 +73,12 @@ export interface EaInodeReader {
   inode(ino: number): InodeInfo;
   /** The first `size` bytes of its data; holes are corruption (ext4_xattr_inode_read). */
   read(info: InodeInfo, size: number): Uint8Array;
+  /**
+   * s_csum_seed where FsContext has none: the kernel derives it for ea_inode as well as for
+   * metadata_csum (s_checksum_seed, else crc32c(~0, s_uuid)); FsContext sets it only for
+   * metadata_csum.
+   */
+  readonly csumSeed?: number;
 }
 
 // ---------------------------------------------------------------- hashes and checksums
@@ -286,12 +292,12 @@ function eaInodeValue(ctx: FsContext, parent: InodeInfo, e: XattrEntry, ea: EaIn
     throw new CorruptError('xattr_ea_inode', 'short EA inode read', eaWhere, 'read', data.length, e.valueSize);
   }
   if (!lustre) {
-    if (ctx.csumSeed === null) {
-      // The kernel derives s_csum_seed for ea_inode as for metadata_csum; FsContext only
-      // carries it with metadata_csum, so without it the hash cannot be checked.
-      throw new FsError(Errno.EOPNOTSUPP, 'ea_inode without a checksum seed in FsContext');
+    const seed = ctx.csumSeed ?? ea.csumSeed;
+    if (seed === undefined) {
+      // Without the seed the hash cannot be checked, and an unchecked value is not served.
+      throw new FsError(Errno.EOPNOTSUPP, 'ea_inode without a checksum seed (FsContext.csumSeed or EaInodeReader.csumSeed)');
     }
-    const hash = crc32c(ctx.csumSeed, data);
+    const hash = crc32c(seed, data);
     if (hash !== storedHash) {
       throw new CorruptError('xattr_ea_inode', 'EA inode hash validation failed', eaWhere, 'i_atime', storedHash, hash);
     }
