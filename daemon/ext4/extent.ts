@@ -151,14 +151,12 @@ export function parseExtentNode(
 function parseLeafEntries(
   ctx: FsContext, inode: InodeInfo, b: Uint8Array, n: number, isRoot: boolean, lo: number, hi: number, at: Where,
 ): Extent[] {
-  const dv = viewOf(b);
   const out: Extent[] = [];
   let cur = lo; // the first logical block the next extent may start at
   for (let i = 0; i < n; i++) {
     const o = HDR + ENTRY * i; // i < eh_entries <= eh_max <= max: inside the node
-    const lblk = dv.getUint32(o, true);
-    const eeLen = dv.getUint16(o + 4, true);
-    const pblk = dv.getUint16(o + 6, true) * 2 ** 32 + dv.getUint32(o + 8, true);
+    const { ee_block: lblk, ee_len: eeLen, ee_start_hi, ee_start_lo } = ext4_extent.decode(b, o);
+    const pblk = ee_start_hi * 2 ** 32 + ee_start_lo; // 48 bits: exact
     const eat: Where = { ...at, offset: o, lblk };
     if (i === 0 && !isRoot && lblk !== lo) {
       throw new CorruptError('extent', 'first extent does not match index', eat, 'ee_block', lblk, lo);
@@ -179,13 +177,12 @@ function parseLeafEntries(
 function parseIndexEntries(
   ctx: FsContext, inode: InodeInfo, b: Uint8Array, n: number, isRoot: boolean, lo: number, hi: number, at: Where,
 ): IndexEntry[] {
-  const dv = viewOf(b);
   const out: IndexEntry[] = [];
   let cur = lo;
   for (let i = 0; i < n; i++) {
     const o = HDR + ENTRY * i;
-    const lblk = dv.getUint32(o, true);
-    const child = dv.getUint16(o + 8, true) * 2 ** 32 + dv.getUint32(o + 4, true);
+    const { ei_block: lblk, ei_leaf_hi, ei_leaf_lo } = ext4_extent_idx.decode(b, o);
+    const child = ei_leaf_hi * 2 ** 32 + ei_leaf_lo;
     const eat: Where = { ...at, offset: o, lblk };
     if (i === 0 && !isRoot && lblk !== lo) {
       throw new CorruptError('extent_idx', 'first index does not match parent', eat, 'ei_block', lblk, lo);
