@@ -95,6 +95,12 @@ export interface DumpGroup {
   freeInodes: number;
   dirs: number;
   flags: string[];
+  /** The descriptor checksum dumpe2fs prints, or null. */
+  csum: number | null;
+  blockBitmapCsum: number | null;
+  inodeBitmapCsum: number | null;
+  /** First block of the descriptor copy in this group ("Group descriptor(s) at"), or null. */
+  gdtAt: number | null;
 }
 
 /** The per-group part of `dumpe2fs` output. */
@@ -103,19 +109,25 @@ export function dumpe2fsGroups(img: string): DumpGroup[] {
   const groups: DumpGroup[] = [];
   let cur: DumpGroup | null = null;
   for (const line of out.split('\n')) {
-    const gm = /^Group (\d+): \(Blocks [^)]*\)\s*(?:csum 0x[0-9a-f]+\s*)?(?:\[([^\]]*)\])?/.exec(line);
+    const gm = /^Group (\d+): \(Blocks [^)]*\)\s*(?:csum (0x[0-9a-f]+)\s*)?(?:\[([^\]]*)\])?/.exec(line);
     if (gm) {
-      cur = { group: Number(gm[1]), primarySb: false, backupSb: false, blockBitmap: -1, inodeBitmap: -1, inodeTable: -1, freeBlocks: -1, freeInodes: -1, dirs: -1, flags: gm[2] ? gm[2].split(', ') : [] };
+      cur = {
+        group: Number(gm[1]), primarySb: false, backupSb: false, blockBitmap: -1, inodeBitmap: -1, inodeTable: -1, freeBlocks: -1,
+        freeInodes: -1, dirs: -1, flags: gm[3] ? gm[3].split(', ') : [], csum: gm[2] ? Number(gm[2]) : null,
+        blockBitmapCsum: null, inodeBitmapCsum: null, gdtAt: null,
+      };
       groups.push(cur);
       continue;
     }
     if (!cur) continue;
     if (/Primary superblock at/.test(line)) cur.primarySb = true;
     if (/Backup superblock at/.test(line)) cur.backupSb = true;
-    let m = /Block bitmap at (\d+)/.exec(line);
-    if (m) cur.blockBitmap = Number(m[1]);
-    m = /Inode bitmap at (\d+)/.exec(line);
-    if (m) cur.inodeBitmap = Number(m[1]);
+    let m = /Block bitmap at (\d+)(?:.*csum (0x[0-9a-f]+))?/.exec(line);
+    if (m) { cur.blockBitmap = Number(m[1]); cur.blockBitmapCsum = m[2] ? Number(m[2]) : null; }
+    m = /Inode bitmap at (\d+)(?:.*csum (0x[0-9a-f]+))?/.exec(line);
+    if (m) { cur.inodeBitmap = Number(m[1]); cur.inodeBitmapCsum = m[2] ? Number(m[2]) : null; }
+    m = /Group descriptors? at (\d+)/.exec(line);
+    if (m) cur.gdtAt = Number(m[1]);
     m = /Inode table at (\d+)/.exec(line);
     if (m) cur.inodeTable = Number(m[1]);
     m = /(\d+) free (?:blocks|clusters), (\d+) free inodes, (\d+) directories/.exec(line);
