@@ -91,6 +91,45 @@ d('inline data: kernel oracle', () => {
   });
 });
 
+d('inline damage: the kernel and inlineData agree', () => {
+  test('i_size past the inline data reads as zeros; a missing system.data is EUCLEAN', () => {
+    const src = join(work, 'dmg.src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'A'.repeat(100));
+    writeFileSync(join(src, 'b'), 'B'.repeat(100));
+    const dimg = join(work, 'dmg.img');
+    run('truncate', ['-s', '8M', dimg]);
+    run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-I', '256', '-O', 'inline_data', '-d', src, dimg]);
+    run('debugfs', ['-w', '-R', 'sif /a size 200', dimg]);
+    run('debugfs', ['-w', '-R', 'ea_rm /b system.data', dimg]);
+    const inoOf = (n: string) => Number(/Inode: (\d+)/.exec(run('debugfs', ['-R', `stat /${n}`, dimg]))![1]);
+    const mnt = `${dimg}.ro`;
+    mkdirSync(mnt);
+    run('mount', ['-o', 'ro,loop', dimg, mnt]);
+    let kernel: [string, number];
+    try {
+      kernel = JSON.parse(run('python3', ['-c', `
+import os, sys, json
+m = sys.argv[1]
+def rd(n):
+    try: return open(os.path.join(m, n), 'rb').read().hex()
+    except OSError as e: return e.errno
+print(json.dumps([rd('a'), rd('b')]))`, mnt]));
+    } finally { run('umount', [mnt]); }
+    const raw = openRawImage(dimg);
+    const a = raw.inode(inoOf('a'));
+    const stored = inlineData(raw.ctx, a);
+    const served = new Uint8Array(a.size);
+    served.set(stored);
+    expect(Buffer.from(served).toString('hex')).toBe(kernel[0]);
+    expect(kernel[1]).toBe(117);
+    let err: unknown = null;
+    try { inlineData(raw.ctx, raw.inode(inoOf('b'))); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(CorruptError);
+    expect((err as CorruptError).errno).toBe(117);
+  });
+});
+
 d('inline data rejections, one per reason', () => {
   let raw: RawImage;
   let f: InodeInfo;
@@ -123,9 +162,11 @@ d('inline data rejections, one per reason', () => {
     viewOf(r2).setUint32(entryOff() + 4, 12, true);
     corrupt({ ...raw.ctx, features }, { ...f, raw: r2 }, /external xattr inode/);
   });
-  test('i_size beyond the inline size', () => {
-    const size = findInlineData(raw.ctx, f).inlineSize + 1;
-    corrupt(raw.ctx, { ...f, size }, /i_size larger than the inline data/);
+  test('i_size beyond the inline size: the stored bytes only (the kernel zero-fills the rest)', () => {
+    const inl = findInlineData(raw.ctx, f).inlineSize;
+    const got = inlineData(raw.ctx, { ...f, size: 2 ** 40 });
+    expect(got.length).toBe(inl);
+    expect(got.subarray(0, 100)).toEqual(FILES.spill100);
   });
   test('i_size below the inline size returns only i_size bytes', () => {
     expect(inlineData(raw.ctx, { ...f, size: 70 })).toEqual(FILES.spill100.subarray(0, 70));

@@ -44,19 +44,18 @@ export function findInlineData(ctx: FsContext, inode: InodeInfo): InlineLocation
 }
 
 /**
- * The inline bytes (i_block, then the system.data value) and nothing past i_size. An i_size
- * beyond the inline size would make the kernel invent zeros for bytes that exist nowhere;
- * e2fsck calls it damage, and so do we.
+ * The stored bytes of an inline file: i_block then the system.data value, cut at i_size.
+ * An i_size beyond the inline size is not an error on a kernel mount: ext4_read_inline_folio
+ * copies min(inline size, i_size) and zero-fills the rest, so callers serve bytes past the
+ * returned length (up to i_size) as zeros, never allocating for an on-disk i_size.
  */
 export function inlineData(ctx: FsContext, inode: InodeInfo): Uint8Array {
   const loc = findInlineData(ctx, inode);
-  if (inode.size > loc.inlineSize) {
-    throw new CorruptError('inline_data', 'i_size larger than the inline data', { inode: inode.ino }, 'i_size', inode.size, `<= ${loc.inlineSize}`);
-  }
-  const out = new Uint8Array(inode.size);
-  const head = Math.min(inode.size, EXT4_MIN_INLINE_DATA_SIZE);
+  const len = Math.min(inode.size, loc.inlineSize);
+  const out = new Uint8Array(len);
+  const head = Math.min(len, EXT4_MIN_INLINE_DATA_SIZE);
   out.set(inode.iBlock.subarray(0, head));
-  if (inode.size > head) out.set(inode.raw.subarray(loc.valueOff, loc.valueOff + inode.size - head), head);
+  if (len > head) out.set(inode.raw.subarray(loc.valueOff, loc.valueOff + len - head), head);
   return out;
 }
 

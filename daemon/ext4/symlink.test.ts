@@ -120,6 +120,47 @@ d('symlinks: kernel oracle', () => {
   });
 });
 
+d('symlink damage: the kernel and readSymlink agree', () => {
+  test('NUL inside a fast target, i_size 0, no NUL after the target -> EUCLEAN; slow i_size cut', () => {
+    const src = join(work, 'dmg.src');
+    mkdirSync(src);
+    for (const n of ['nul', 'zero', 'short']) symlinkSync('abcdefgh', join(src, n));
+    symlinkSync('q'.repeat(100), join(src, 'slowcut'));
+    const img = join(work, 'dmg.img');
+    run('truncate', ['-s', '8M', img]);
+    run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-I', '256', '-d', src, img]);
+    for (const cmd of ['sif /nul block[0] 0x00636261', 'sif /zero size 0', 'sif /short size 3', 'sif /slowcut size 10']) {
+      run('debugfs', ['-w', '-R', cmd, img]);
+    }
+    const mnt = `${img}.ro`;
+    mkdirSync(mnt);
+    run('mount', ['-o', 'ro,loop', img, mnt]);
+    let kernel: Record<string, [number, string | number]>;
+    try {
+      kernel = JSON.parse(run('python3', ['-c', `
+import os, sys, json
+m = sys.argv[1]; out = {}
+for n in ['nul', 'zero', 'short', 'slowcut']:
+    try: out[n] = [os.lstat(os.path.join(m, n)).st_ino, os.fsencode(os.readlink(os.path.join(m, n))).hex()]
+    except OSError as e: out[n] = [0, e.errno]
+print(json.dumps(out))`, mnt]));
+    } finally { run('umount', [mnt]); }
+    expect(kernel.nul[1]).toBe(117);
+    expect(kernel.zero[1]).toBe(117);
+    expect(kernel.short[1]).toBe(117);
+    expect(kernel.slowcut[1]).toBe(Buffer.from('q'.repeat(10)).toString('hex'));
+    const raw = openRawImage(img);
+    // The kernel fails the lookup, so ino comes from the directory: debugfs knows it.
+    const inoOf = (n: string) => Number(/Inode: (\d+)/.exec(run('debugfs', ['-R', `stat /${n}`, img]))![1]);
+    for (const n of ['nul', 'zero', 'short']) {
+      let err: unknown = null;
+      try { readSymlink(raw.ctx, raw.inode(inoOf(n)), block0(raw)); } catch (e) { err = e; }
+      expect({ n, err: err instanceof CorruptError ? (err as CorruptError).errno : err }).toEqual({ n, err: 117 });
+    }
+    expect(Buffer.from(readSymlink(raw.ctx, raw.inode(kernel.slowcut[0]), block0(raw))).toString('hex')).toBe(kernel.slowcut[1]);
+  });
+});
+
 d('symlink rejections, one per reason', () => {
   let raw: RawImage;
   let names: Record<string, [number, string]>;
