@@ -290,7 +290,7 @@ export const decoders: { [K in keyof ArgsMap]: Decoder<ArgsMap[K]> } = {
   TMPFILE: (r) => {
     const v = r.takeStruct(A.fuse_create_in);
     r.pos += r.remaining;
-    return { flags: v.flags, mode: v.mode, umask: v.umask, openFlags: v.open_flags, name: new Uint8Array(0) };
+    return { flags: v.flags, mode: v.mode, umask: v.umask, openFlags: v.open_flags, name: Buffer.alloc(0) };
   },
   STATX: (r) => {
     const v = r.takeStruct(A.fuse_statx_in); done(r, 'statx_in');
