@@ -364,6 +364,14 @@ describe('log corruption', () => {
     new DataView(r.buffer).setUint32(BS - 4, crc32c(L.seed, r));
     expect(thrown(() => recoverJournal(L.source())).message).toMatch(/r_count past the block .*r_count=1024/);
   });
+  test('revoke r_count past the block in a transaction that never committed: still refused (Linux >= 6.14)', () => {
+    const L = new Log({ csum: 3 });
+    L.desc(10, [{ blk: 100, data: fill(1) }]);
+    L.commit(10, 5);
+    const at = L.revoke(11, [100], (b) => { new DataView(b.buffer).setUint32(12, 0xffffffff); });
+    expect(at).toBe(4);
+    expect(thrown(() => recoverJournal(L.source())).message).toMatch(/r_count past the block/);
+  });
   test('replay target beyond s_blocks_count', () => {
     const L = new Log({ csum: 3 });
     L.desc(10, [{ blk: 2 ** 40, data: fill(1) }]);

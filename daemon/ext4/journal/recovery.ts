@@ -61,7 +61,7 @@ export interface RecoveryInfo {
   /** Number of block writes replayed (the kernel's nr_replays) and distinct blocks. */
   readonly blocksReplayed: number;
   readonly distinctBlocks: number;
-  /** Revoke records read (nr_revokes) and tags skipped because revoked (nr_revoke_hits). */
+  /** Revoke records in the log (nr_revokes, counted by PASS_SCAN) and tags skipped because revoked. */
   readonly revokedBlocks: number;
   readonly revokeHits: number;
   /** s_errno: a non-zero value is an abort the kernel reports as a previous-mount error. */
@@ -351,11 +351,16 @@ function onePass(r: Recovery, pass: Pass): void {
           badCsum ??= new ChecksumError('journal_revoke', at, rc.stored, rc.computed);
           needCheckCommitTime = true;
         }
-        if (pass !== 'revoke') continue;
-        for (const b of revokeRecords(bh, jsb, { block: here })) {
-          setRevoke(r, b, nextCommit);
-          r.nrRevokes++;
+        if (pass === 'replay') continue;
+        // Since Linux 6.14 (a399af4e3b1a, sizing the revoke table) PASS_SCAN parses every
+        // revoke block too, so a bad r_count fails recovery even in a transaction that
+        // never committed; nr_revokes is counted there.
+        const recs = revokeRecords(bh, jsb, { block: here });
+        if (pass === 'scan') {
+          r.nrRevokes += recs.length;
+          continue;
         }
+        for (const b of recs) setRevoke(r, b, nextCommit);
         continue;
       }
       default:
