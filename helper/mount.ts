@@ -29,6 +29,8 @@ export interface MountRequest {
   timeoutMs?: number;
   /** read_ahead_kb for the new bdi (default 1024: lets 1 MiB reads through). */
   readAheadKb?: number;
+  /** false skips FUSE_DEV_IOC_SYNC_INIT and takes the pre-6.18 mount-then-serve path. */
+  syncInit?: boolean;
 }
 
 /** Child fd numbers by convention when the helper spawns the server. */
@@ -117,7 +119,7 @@ function waitServing(n: Native, control: number, deadline: number): number {
     if (rev & n.constants.POLLIN) {
       const r = n.recvmsg(control, HANDOFF_MAX_BYTES + 1, n.constants.MSG_DONTWAIT);
       for (const fd of r.fds) closeSync(fd); // the server has nothing to send us but words
-      if (r.data.length === 0) fail('server', 'server closed the control socket before serving');
+      if (r.data.length === 0) fail('server', 'server exited before serving (control socket closed)');
       let m;
       try {
         m = decodeMessage(r.data);
@@ -223,11 +225,15 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
     let fuseFd: number;
     try { fuseFd = openSync('/dev/fuse', fsc.O_RDWR); } catch (e) { fail('fuse', `cannot open /dev/fuse: ${errText(e)}`); }
     fds.push(fuseFd);
-    let syncInit = true;
-    try { n.ioctl(fuseFd, FUSE_DEV_IOC_SYNC_INIT, 0); } catch (e) {
-      if (!isErrno(e, 'ENOTTY') && !isErrno(e, 'EINVAL')) fail('fuse', `FUSE_DEV_IOC_SYNC_INIT: ${errText(e)}`);
-      syncInit = false;
-      warnings.push('kernel has no FUSE_DEV_IOC_SYNC_INIT: mounting before the server answers INIT');
+    let syncInit = req.syncInit ?? true;
+    if (syncInit) {
+      try {
+        n.ioctl(fuseFd, FUSE_DEV_IOC_SYNC_INIT, 0);
+      } catch (e) {
+        if (!isErrno(e, 'ENOTTY') && !isErrno(e, 'EINVAL')) fail('fuse', `FUSE_DEV_IOC_SYNC_INIT: ${errText(e)}`);
+        syncInit = false;
+        warnings.push('kernel has no FUSE_DEV_IOC_SYNC_INIT: mounting before the server answers INIT');
+      }
     }
     let iomapFlags = 0n;
     const probe = Buffer.alloc(16);

@@ -312,6 +312,49 @@ rootDescribe('mount helper (root)', () => {
       waitGone(child.pid ?? 0);
     });
 
+    test('without SYNC_INIT (pre-6.18 path): mount first, then hand off, then serving', () => {
+      const f = fresh('nosync');
+      const r = runHelper({ image: f.image, mountpoint: f.mnt, options: 'ro', syncInit: false }, stub(f.log, 'serve'));
+      try {
+        expect(r.syncInit).toBe(false);
+        const h = events(f.log).find((e) => e.ev === 'handoff');
+        expect((h?.flags as number) & 0x2).toBe(0);
+        expect(statSync(f.mnt).ino).toBe(1);
+        expect(procMountsLine(f.mnt)?.split(' ')[2]).toBe('fuse.ext4box');
+      } finally { loadNative().umount2(f.mnt, 0); }
+      waitGone(r.serverPid);
+    });
+
+    test('without SYNC_INIT, a server that dies is still cleaned up: the mount is removed', () => {
+      const f = fresh('nosync-die');
+      expect(refusal({ image: f.image, mountpoint: f.mnt, options: 'ro', syncInit: false, timeoutMs: 10000 }, stub(f.log, 'die')))
+        .toMatch(/^server: server exited before serving/);
+      expect(procMountsLine(f.mnt)).toBeUndefined();
+    });
+
+    test('a caller-started server (kind start) gets the fds at the numbers it reports', () => {
+      const f = fresh('start');
+      let pid = 0;
+      const r = runHelper({ image: f.image, mountpoint: f.mnt, options: 'ro' }, {
+        kind: 'start',
+        start: (fds) => {
+          const c = spawn(process.execPath, [stubFile], {
+            stdio: ['ignore', 'ignore', 'inherit', 'ignore', 'ignore', 'ignore', fds.image, fds.fuse, fds.control],
+            env: { ...process.env, STUB_LOG: f.log, EXT4BOX_HANDOFF_FD: '8' }, detached: true,
+          });
+          c.unref();
+          pid = c.pid ?? 0;
+          return { fuseFd: 7, imageFd: 6, pid };
+        },
+      });
+      try {
+        expect(r.serverPid).toBe(pid);
+        expect(events(f.log).find((e) => e.ev === 'handoff')).toMatchObject({ imageHead: 'IMG!' });
+        expect(statSync(f.mnt).isDirectory()).toBe(true);
+      } finally { loadNative().umount2(f.mnt, 0); }
+      waitGone(pid);
+    });
+
     test('over-mount when asked', () => {
       const f = fresh('over');
       loadNative().mount('tmpfs', f.mnt, 'tmpfs', 0, 'size=1m');
