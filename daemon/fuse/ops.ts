@@ -23,6 +23,9 @@ export interface ConnInfo {
   maxWrite: number; maxReadahead: number; maxPages: number;
 }
 
+/** Returned by FuseFs.init to add or drop INIT flags (masked by what the kernel offered). */
+export interface InitTweak { want?: bigint; refuse?: bigint }
+
 export interface DirentSink {
   /** False (nothing written) when the reply buffer is full: stop and let the kernel come back. */
   add(d: E.DirentRec): boolean;
@@ -38,7 +41,7 @@ type C = RequestContext;
  * numeric `errno` (FsErrno) for ordinary failures; anything else becomes EIO plus one log line.
  */
 export interface FuseFs {
-  init?(conn: ConnInfo): void | Promise<void>;
+  init?(conn: ConnInfo): InitTweak | void | Promise<InitTweak | void>;
   destroy?(): void | Promise<void>;
   /** FORGET and BATCH_FORGET: never answered. */
   forget?(items: D.ForgetOne[]): void;

@@ -5,7 +5,9 @@
 // kernel has a request. With `readers` = R, the pool needs R threads for the readers plus at
 // least 2 for everything else (async notifications, any fs.promises the FuseFs uses), so the
 // entry point must set UV_THREADPOOL_SIZE >= R + 2 before Node touches the pool. The default R
-// is derived from the environment: min(4, UV_THREADPOOL_SIZE - 2), at least 1.
+// is derived from the environment: min(4, UV_THREADPOOL_SIZE - 2), at least 1. Reading before
+// the fd is mounted fails with EPERM: the session polls (10..200 ms) until INIT arrives, so it
+// may be started before or after mount(2).
 // Replies are one fs.writeSync per request (header and body contiguous in a pooled buffer).
 
 import * as fs from 'node:fs';
@@ -15,7 +17,7 @@ import { Init, Op } from './abi.js';
 import * as D from './decode.js';
 import * as E from './encode.js';
 import { EAGAIN, EINTR, EIO, ENODEV, ENOSYS, EPROTO, errnoOf, ProtocolError } from './errors.js';
-import { type ConnInfo, type FuseFs, opTable, type OpRow, type ReplyBuf, type RequestContext } from './ops.js';
+import { type ConnInfo, type FuseFs, type InitTweak, opTable, type OpRow, type ReplyBuf, type RequestContext } from './ops.js';
 import { printReply, printRequest } from './print.js';
 
 const PAGE = 4096;
@@ -24,8 +26,6 @@ const PAGE = 4096;
 export const DEFAULT_WANT: bigint = Init.ASYNC_READ | Init.PARALLEL_DIROPS | Init.DO_READDIRPLUS |
   Init.READDIRPLUS_AUTO | Init.CACHE_SYMLINKS | Init.EXPORT_SUPPORT | Init.MAX_PAGES | Init.INIT_EXT |
   Init.SETXATTR_EXT | Init.BIG_WRITES | Init.HAS_EXPIRE_ONLY;
-
-export interface InitTweak { want?: bigint; refuse?: bigint }
 
 export interface SessionOptions {
   /** Concurrent pending reads on the fd (each holds a libuv pool thread). */
@@ -218,7 +218,11 @@ export class FuseSession {
     if (this.opts.debug) this.log('debug', printRequest(s.buf, n, this.decodeOpts));
     const row = opTable.get(h.opcode);
     if (!this.initialized && h.opcode !== Op.INIT) { this.sendError(h.unique, EIO); return; }
-    if (!row) { this.sendError(h.unique, ENOSYS); return; }
+    // A row newer than the negotiated minor is a kernel we did not agree with: ENOSYS.
+    if (!row || (this.conn && row.minMinor > this.conn.minor)) {
+      if (!row?.noReply) this.sendError(h.unique, ENOSYS);
+      return;
+    }
     let args: unknown;
     let groups: number[] | null = null;
     try {
@@ -374,7 +378,7 @@ export class FuseSession {
       maxPages: this.maxPages,
     };
     try {
-      const tweak = (await this.fs.init?.(conn)) as InitTweak | void;
+      const tweak: InitTweak | void = await this.fs.init?.(conn);
       if (tweak) want = (want | (tweak.want ?? 0n)) & ~(tweak.refuse ?? 0n);
     } catch (e) {
       this.complete(c, out, this.errorFor(opTable.get(Op.INIT)!, c, e), 0);
@@ -410,4 +414,8 @@ export class FuseSession {
   store(nodeid: bigint, offset: bigint, data: Uint8Array): number { return this.notify(E.notifyStore(nodeid, offset, data)); }
   delete(parent: bigint, child: bigint, name: Uint8Array): number { return this.notify(E.notifyDelete(parent, child, name)); }
   pollWakeup(kh: bigint): number { return this.notify(E.notifyPoll(kh)); }
+  /** Asks for cached pages; the kernel answers with a NOTIFY_REPLY request (FuseFs.notifyReply). */
+  retrieve(notifyUnique: bigint, nodeid: bigint, offset: bigint, size: number): number {
+    return this.notify(E.notifyRetrieve(notifyUnique, nodeid, offset, size));
+  }
 }

@@ -27,7 +27,7 @@ export interface MemNode {
   children?: Map<string, MemNode>;
   xattrs?: Map<string, Buffer>;
   /** Behaviour hooks for tests. */
-  kind?: 'slow' | 'boom' | 'hang';
+  kind?: 'slow' | 'boom' | 'hang' | 'cached';
 }
 
 export class MemFs implements FuseFs {
@@ -58,6 +58,7 @@ export class MemFs implements FuseFs {
     this.add(this.root, 'slow', { mode: S_IFREG | 0o644, data: Buffer.from('slow data\n'), kind: 'slow' });
     this.add(this.root, 'boom', { mode: S_IFREG | 0o644, data: Buffer.from('never\n'), kind: 'boom' });
     this.add(this.root, 'hang', { mode: S_IFREG | 0o644, data: Buffer.from('never\n'), kind: 'hang' });
+    this.add(this.root, 'cached', { mode: S_IFREG | 0o644, data: Buffer.from('original\n'), kind: 'cached' });
     const dir = this.add(this.root, 'dir', { mode: S_IFDIR | 0o755, children: new Map() });
     for (let i = 0; i < 3000; i++) {
       this.add(dir, `f${String(i).padStart(4, '0')}-${'x'.repeat(i % 40)}`, { mode: S_IFREG | 0o644, data: Buffer.from(String(i)) });
@@ -124,7 +125,9 @@ export class MemFs implements FuseFs {
   async open(c: RequestContext): Promise<{ fh: bigint; openFlags: number }> {
     const n = this.get(c.nodeid);
     if (n.children) throw new FsErrno(EISDIR);
-    // DIRECT_IO for the behaviour files so every read reaches us.
+    // DIRECT_IO for the behaviour files so every read reaches us; KEEP_CACHE so that pages
+    // pushed with NOTIFY_STORE survive the next open.
+    if (n.kind === 'cached') return { fh: 7n, openFlags: 2 };
     return { fh: 7n, openFlags: n.kind ? 1 : 0 };
   }
 
