@@ -7,21 +7,33 @@
 // Success: one line (text or JSON) on stdout, exit 0. Failure: one line on stderr, exit 1,
 // nothing left mounted.
 
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HelperError, runHelper, type ServerLink } from './mount.js';
 
-function usage(): never {
-  process.stderr.write('usage: helper/main.js IMAGE MOUNTPOINT [-o OPTS] [--uid U --gid G] [--over-mount] [--timeout MS] [--json] (--server-socket PATH | -- SERVER_CMD [ARGS...])\n');
-  process.exit(2);
-}
+const USAGE = 'usage: helper/main.js IMAGE MOUNTPOINT [-o OPTS] [--uid U --gid G] [--over-mount] [--timeout MS] [--json] (--server-socket PATH | -- SERVER_CMD [ARGS...])';
+
+class UsageError extends Error {}
 
 function intArg(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(v)) { process.stderr.write(`ext4box-helper: --${name} needs a number\n`); process.exit(2); }
+  if (!/^\d{1,10}$/.test(v)) throw new UsageError(`--${name} needs a number`);
   return Number(v);
 }
 
+/** Returns the exit code: 0 mounted, 1 refused or failed (one line on stderr), 2 usage. */
 export function main(argv: string[]): number {
+  try {
+    return run(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`ext4box-helper: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+function run(argv: string[]): number {
   const dd = argv.indexOf('--');
   const mine = dd < 0 ? argv : argv.slice(0, dd);
   const serverCmd = dd < 0 ? [] : argv.slice(dd + 1);
@@ -38,25 +50,25 @@ export function main(argv: string[]): number {
       },
     });
   } catch (e) {
-    process.stderr.write(`ext4box-helper: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const { values: v, positionals: pos } = parsed;
-  if (pos.length !== 2) usage();
+  if (pos.length !== 2) throw new UsageError('need IMAGE and MOUNTPOINT');
   let link: ServerLink;
   if (v['server-socket'] !== undefined) {
-    if (serverCmd.length) usage();
+    if (serverCmd.length) throw new UsageError('give either --server-socket or a server command, not both');
     link = { kind: 'socket', path: v['server-socket'] };
   } else {
-    if (!serverCmd.length) usage();
+    if (!serverCmd.length) throw new UsageError('no server: give --server-socket PATH or -- SERVER_CMD [ARGS...]');
     link = { kind: 'spawn', command: serverCmd[0], args: serverCmd.slice(1) };
   }
+  const req = {
+    image: pos[0], mountpoint: pos[1], options: v.options ?? '',
+    uid: intArg(v.uid, 'uid'), gid: intArg(v.gid, 'gid'), overMount: v['over-mount'] ?? false,
+    timeoutMs: intArg(v.timeout, 'timeout'), readAheadKb: intArg(v['read-ahead-kb'], 'read-ahead-kb'),
+  };
   try {
-    const r = runHelper({
-      image: pos[0], mountpoint: pos[1], options: v.options ?? '',
-      uid: intArg(v.uid, 'uid'), gid: intArg(v.gid, 'gid'), overMount: v['over-mount'] ?? false,
-      timeoutMs: intArg(v.timeout, 'timeout'), readAheadKb: intArg(v['read-ahead-kb'], 'read-ahead-kb'),
-    }, link);
+    const r = runHelper(req, link);
     for (const w of r.warnings) process.stderr.write(`ext4box-helper: warning: ${w}\n`);
     if (v.json) process.stdout.write(JSON.stringify(r) + '\n');
     else process.stdout.write(`mounted ${r.source} on ${r.mountpoint} (fuse.ext4box ${r.majorMinor}, server pid ${r.serverPid}${r.syncInit ? ', sync init' : ''}${r.iomap ? ', iomap' : ''})\n`);
@@ -68,7 +80,11 @@ export function main(argv: string[]): number {
   }
 }
 
+function isEntry(argv1: string): boolean {
+  try { return import.meta.url === pathToFileURL(realpathSync(argv1)).href; } catch { return false; }
+}
+
 // Run only as the entry point, not when imported by tests or the supervisor.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[1] && isEntry(process.argv[1])) {
   process.exitCode = main(process.argv.slice(2));
 }
