@@ -195,6 +195,17 @@ describe('process-wide calls (in a child)', () => {
     expect(JSON.parse(out)).toEqual({ before: '0', after: '1', nnp: 1, bad: 'EINVAL' });
   });
 
+  rootTest('prctl: PR_CAPBSET_DROP removes CAP_SYS_ADMIN from the bounding set', () => {
+    const out = child(`
+      const c = n.constants;
+      const before = n.prctl(c.PR_CAPBSET_READ, 21);
+      n.prctl(c.PR_CAPBSET_DROP, 21);
+      const bnd = BigInt('0x' + require('fs').readFileSync('/proc/self/status', 'utf8').match(/CapBnd:\\s*([0-9a-f]+)/)[1]);
+      let bad; try { n.prctl(c.PR_CAPBSET_READ, 999); } catch (e) { bad = e.code; }
+      console.log(JSON.stringify({ before, after: n.prctl(c.PR_CAPBSET_READ, 21), bit: Number((bnd >> 21n) & 1n), bad }));`);
+    expect(JSON.parse(out)).toEqual({ before: 1, after: 0, bit: 0, bad: 'EINVAL' });
+  });
+
   test('seccomp: an OCI profile denies mkdir with the chosen errno on every thread', () => {
     const filter = seccompFilterFromOci({
       defaultAction: 'SCMP_ACT_ALLOW',

@@ -64,7 +64,8 @@ export interface Native {
   /** Blocks until a peer connects; the new fd is close-on-exec. */
   accept(fd: number): number;
   peerCred(fd: number): { pid: number; uid: number; gid: number };
-  /** Sends one message with up to 16 fds (SCM_RIGHTS); returns bytes sent. */
+  /** Sends one message with up to 16 fds (SCM_RIGHTS); returns bytes sent. Empty data with
+   *  fds goes out as one NUL byte (ancillary data needs a data byte to ride on). */
   sendmsg(fd: number, data: Uint8Array, fds: number[]): number;
   /** Receives one message (blocks unless flags has MSG_DONTWAIT); fds arrive close-on-exec. */
   recvmsg(fd: number, maxLen: number, flags: number): RecvResult;
