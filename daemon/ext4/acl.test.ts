@@ -3,7 +3,7 @@
 // The inverse (setxattr form -> disk) is checked with posix_acl_valid's rules.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRawImage } from './testing/rawctx.js';
@@ -12,7 +12,7 @@ import {
   ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_UNDEFINED_ID, ACL_USER, ACL_USER_OBJ, AclCorruptError, AclEntry,
   aclFromDisk, aclFromXattr, aclToDisk, aclToXattr, diskAclToXattr, ext4AclCount,
 } from './acl.js';
-import { XATTR_INDEX, findXattr } from './xattr.js';
+import { XATTR_INDEX, findXattr, getXattr, listXattrNames } from './xattr.js';
 
 const isRoot = process.getuid?.() === 0;
 const d = isRoot ? describe : describe.skip;
@@ -149,5 +149,53 @@ print(json.dumps({n: [os.stat(os.path.join(m, n)).st_ino, g(os.path.join(m, n), 
       }
     }
     expect(seen).toBe(2); // f: access; dir: default only (-d leaves the access ACL minimal = none)
+  });
+
+  test('ACL on a symlink: listed, but getxattr is EOPNOTSUPP; a default ACL on a file is returned; a bad disk ACL is EINVAL', () => {
+    const src = join(work, 's');
+    mkdirSync(src);
+    run('ln', ['-s', 'target', join(src, 'l')]);
+    run('touch', [join(src, 'f')]);
+    run('touch', [join(src, 'g')]);
+    const img = join(work, 's.img');
+    run('truncate', ['-s', '8M', img]);
+    run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-I', '256', '-d', src, img]);
+    const v2 = aclToXattr([{ tag: ACL_USER_OBJ, perm: 6, id: ACL_UNDEFINED_ID }, { tag: ACL_GROUP_OBJ, perm: 4, id: ACL_UNDEFINED_ID }, { tag: ACL_OTHER, perm: 4, id: ACL_UNDEFINED_ID }]);
+    const bin = join(work, 'acl.bin');
+    writeFileSync(bin, v2);
+    run('debugfs', ['-w', '-R', `ea_set -f ${bin} /l system.posix_acl_access`, img]);
+    run('debugfs', ['-w', '-R', `ea_set -f ${bin} /f system.posix_acl_default`, img]);
+    // A disk-form ACL with a_version 2: ext4_acl_from_disk rejects it with EINVAL.
+    const bad = aclToDisk(aclFromXattr(v2)!);
+    bad[0] = 2;
+    writeFileSync(bin, bad);
+    run('debugfs', ['-w', '-R', `ea_set -r -f ${bin} /g system.posix_acl_access`, img]);
+    const mnt = join(work, 'sm');
+    mkdirSync(mnt);
+    run('mount', ['-o', 'ro,loop', img, mnt]);
+    let k: Array<[number, string[], string | number]>;
+    try {
+      k = JSON.parse(run('python3', ['-c', `
+import os, sys, json
+m = sys.argv[1]; out = []
+for n, x in [('l', 'system.posix_acl_access'), ('f', 'system.posix_acl_default'), ('g', 'system.posix_acl_access')]:
+    p = os.path.join(m, n)
+    try: v = os.getxattr(p, x, follow_symlinks=False).hex()
+    except OSError as e: v = e.errno
+    out.append([os.lstat(p).st_ino, os.listxattr(p, follow_symlinks=False), v])
+print(json.dumps(out))`, mnt]));
+    } finally { run('umount', [mnt]); }
+    const raw = openRawImage(img);
+    const [[lino, lnames, lval], [fino, fnames, fval], [gino, , gval]] = k;
+    expect(gval).toBe(22);
+    let err: unknown = null;
+    try { getXattr(raw.ctx, raw.inode(gino), Buffer.from('system.posix_acl_access')); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(AclCorruptError);
+    expect((err as AclCorruptError).errno).toBe(gval);
+    expect(lval).toBe(95);
+    expect(listXattrNames(raw.ctx, raw.inode(lino), true).map((n) => Buffer.from(n).toString())).toEqual(lnames);
+    expect(() => getXattr(raw.ctx, raw.inode(lino), Buffer.from('system.posix_acl_access'))).toThrow(FsError);
+    expect(listXattrNames(raw.ctx, raw.inode(fino), true).map((n) => Buffer.from(n).toString())).toEqual(fnames);
+    expect(Buffer.from(getXattr(raw.ctx, raw.inode(fino), Buffer.from('system.posix_acl_default'))!).toString('hex')).toBe(fval);
   });
 });

@@ -9,7 +9,7 @@
 import { Reader, struct, viewOf } from '../util/bytes.js';
 import { crc32c } from '../util/crc.js';
 import { ChecksumError, CorruptError, Errno, FsError, Where, corruptBounds } from './errors.js';
-import { FsContext, InodeInfo, EXT4_EA_INODE_FL } from './context.js';
+import { FsContext, InodeInfo, EXT4_EA_INODE_FL, S_IFLNK, S_IFMT } from './context.js';
 import { diskAclToXattr } from './acl.js';
 
 export const EXT4_XATTR_MAGIC = 0xea020000;
@@ -441,10 +441,10 @@ export function findXattr(
  */
 export function getXattr(ctx: FsContext, inode: InodeInfo, full: Uint8Array, ea?: EaInodeReader): Uint8Array | null {
   const [index, name] = resolveName(full);
+  const isAcl = index === XATTR_INDEX.posixAclAccess || index === XATTR_INDEX.posixAclDefault;
+  // The VFS refuses ACLs on symlinks before asking ext4 (listxattr still shows them).
+  if (isAcl && (inode.mode & S_IFMT) === S_IFLNK) throw new FsError(Errno.EOPNOTSUPP, 'posix ACLs on a symlink');
   const v = findXattr(ctx, inode, index, name, ea);
   if (v === null) return null;
-  if (index === XATTR_INDEX.posixAclAccess || index === XATTR_INDEX.posixAclDefault) {
-    return diskAclToXattr(v, { inode: inode.ino });
-  }
-  return v;
+  return isAcl ? diskAclToXattr(v, { inode: inode.ino }) : v;
 }
