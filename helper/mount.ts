@@ -193,6 +193,10 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
     real = readlinkSync(`/proc/self/fd/${mntFd}`);
     if (!real.startsWith('/') || real.includes(' (deleted)')) fail('mountpoint', `mountpoint ${req.mountpoint} resolves to ${real}`);
     checkSystemPath(real);
+    if (pinned.uid !== uid && uid !== 0 && (pinned.mode & 0o1000) !== 0) {
+      // fusermount3's rule: a sticky directory (a /tmp-like place) is mountable only by its owner.
+      fail('mountpoint', `mountpoint ${real} is a sticky directory not owned by uid ${uid}`);
+    }
     if (pinned.uid !== uid) {
       // Not the owner: the caller must be able to write it. access(2) checks the real ids,
       // which asCaller switched; the path is re-checked against the pinned fd afterwards.

@@ -184,6 +184,14 @@ rootDescribe('mount helper (root)', () => {
       chmodSync(f.mnt, 0o755);
       expect(refusal({ image: f.image, mountpoint: f.mnt, uid: 65534, gid: 65534, options: 'ro' })).toMatch(/^mountpoint: .*neither owned nor writable by uid 65534/);
     });
+    test('sticky world-writable mountpoint not owned by the caller', () => {
+      const f = fresh('sticky');
+      chmodSync(f.mnt, 0o1777);
+      expect(refusal({ image: f.image, mountpoint: f.mnt, uid: 65534, gid: 65534, options: 'ro' })).toMatch(/^mountpoint: .*sticky directory not owned by uid 65534/);
+      chmodSync(f.mnt, 0o777); // writable, not sticky: the mountpoint passes, the (root-only) image does not
+      chmodSync(f.image, 0o600);
+      expect(refusal({ image: f.image, mountpoint: f.mnt, uid: 65534, gid: 65534, options: 'ro' })).toMatch(/^image: /);
+    });
     test('mountpoint already a mount (unless asked), and no second mount is made', () => {
       const f = fresh('mounted');
       loadNative().mount('tmpfs', f.mnt, 'tmpfs', 0, 'size=1m');
