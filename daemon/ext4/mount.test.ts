@@ -1,0 +1,169 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlockDevice } from './device.js';
+import { ChecksumError, CorruptError, FsError, IncompatibleError, IoError } from './errors.js';
+import { GROUP_DESC, descriptorLoc } from './group.js';
+import { openFs } from './mount.js';
+import { setInodeCsum } from './inode.js';
+import { SUPERBLOCK, SUPERBLOCK_OFFSET, setSuperblockCsum } from './superblock.js';
+import { gunzipTo, mkfs, readImage, sh, tmpDir } from './testing/mkfs.js';
+
+const isRoot = process.getuid?.() === 0;
+
+const STATFS_VARIANTS: Array<[string, string[], string[]]> = [
+  ['ext4 4k', ['-t', 'ext4', '-b', '4096'], []],
+  ['ext4 1k', ['-t', 'ext4', '-b', '1024'], []],
+  ['ext2', ['-t', 'ext2'], []],
+  ['ext3', ['-t', 'ext3'], []],
+  ['bigalloc (s_overhead_clusters)', ['-t', 'ext4', '-b', '4096', '-O', 'bigalloc', '-C', '16384'], []],
+  ['bigalloc (overhead computed)', ['-t', 'ext4', '-b', '4096', '-O', 'bigalloc', '-C', '16384'], ['ssv overhead_clusters 0'], []],
+  ['meta_bg', ['-t', 'ext4', '-O', 'meta_bg,^resize_inode'], []],
+  ['sparse_super2', ['-t', 'ext4', '-b', '4096', '-O', 'sparse_super2'], []],
+  ['^64bit', ['-t', 'ext4', '-O', '^64bit'], []],
+  ['-I 128', ['-t', 'ext4', '-I', '128'], []],
+  ['^flex_bg', ['-t', 'ext4', '-b', '4096', '-O', '^flex_bg'], []],
+  ['^has_journal', ['-t', 'ext4', '-O', '^has_journal'], []],
+];
+
+(isRoot ? describe : describe.skip)('statfs equals a kernel loop mount (stat -f)', () => {
+  const mnt = path.join(tmpDir(), 'statfs-mnt');
+  beforeAll(() => fs.mkdirSync(mnt, { recursive: true }));
+  test.each(STATFS_VARIANTS)('%s', (_n, args, dbg) => {
+    const img = mkfs({ args, sizeKiB: 300 * 1024, debugfs: dbg });
+    const core = openFs(BlockDevice.fromPath(img));
+    const st = core.statfs();
+    sh('mount', ['-o', 'ro,loop', img, mnt]);
+    let k: string;
+    try { k = sh('stat', ['-f', '-c', '%S %b %f %a %c %d %l %i', mnt]).trim(); } finally { sh('umount', [mnt]); }
+    const fsid = ((BigInt(st.fsid[1]) << 32n) | BigInt(st.fsid[0])).toString(16);
+    expect(`${st.blockSize} ${st.blocks} ${st.bfree} ${st.bavail} ${st.files} ${st.ffree} ${st.nameMax} ${fsid}`).toBe(k);
+    const minix = openFs(BlockDevice.fromPath(img), { minixdf: true }).statfs();
+    expect(minix.blocks).toBe(core.sb.blocksCount);
+    core.close();
+  });
+});
+
+describe('openFs', () => {
+  test('exposes ctx, sb, groups consistently', () => {
+    const core = openFs(BlockDevice.fromPath(mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 32 * 1024 })));
+    expect(core.ctx.blockSize).toBe(1024);
+    expect(core.ctx.blocksCount).toBe(core.sb.blocksCount);
+    expect(core.ctx.csumSeed).toBe(core.sb.csumSeed);
+    expect(core.groups.count).toBe(core.sb.groupsCount);
+    expect(core.readOnlyReason).toBeNull();
+    expect(core.recoveryPending).toBe(false);
+    expect(() => core.ctx.readBlock(core.sb.blocksCount, 'test')).toThrow(CorruptError);
+    expect(core.ctx.readBlock(1, 'test').length).toBe(1024);
+    core.close();
+  });
+
+  test('honours a byte offset (filesystem inside a larger image)', () => {
+    const fsBytes = readImage(mkfs({ args: ['-t', 'ext4', '-L', 'offset'], sizeKiB: 4096 }));
+    const disk = new Uint8Array(fsBytes.length + 3 * 1024 * 1024);
+    disk.set(fsBytes, 3 * 1024 * 1024);
+    const core = openFs(BlockDevice.fromBytes(disk, { offset: 3 * 1024 * 1024 }));
+    expect(core.sb.label).toBe('offset');
+    expect(core.readInode(2).type).toBe('dir');
+  });
+
+  test('a device too small for a superblock is corruption, an empty one too', () => {
+    expect(() => openFs(BlockDevice.fromBytes(new Uint8Array(1500)))).toThrow(CorruptError);
+    expect(() => openFs(BlockDevice.fromBytes(new Uint8Array(8192)))).toThrow(/bad magic/);
+  });
+
+  test('read-only open tolerates what a kernel ro mount tolerates, and says so', () => {
+    const bytes = readImage(mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 32 * 1024 }));
+    const core0 = openFs(BlockDevice.fromBytes(bytes));
+    expect(core0.groups.count).toBe(4);
+    const off = descriptorLoc(core0.sb, 0) * 1024 + 3 * core0.sb.descSize;
+    bytes[off + GROUP_DESC.offsetOf('bg_free_inodes_count_lo')] ^= 1; // breaks the descriptor csum
+    expect(() => openFs(BlockDevice.fromBytes(bytes))).toThrow(ChecksumError);
+    const ro = openFs(BlockDevice.fromBytes(bytes), { readOnly: true });
+    expect(ro.readOnlyReason).toMatch(/1 group descriptor problem/);
+  });
+
+  test('a journal overlay is read instead of the device, superblock included', () => {
+    const img = mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 8 * 1024, debugfs: ['write /etc/hostname f'] });
+    const core = openFs(BlockDevice.fromPath(img));
+    expect(core.sb.label).toBe('');
+    // A "replayed" superblock block with a new label and a root inode table block with a new mode.
+    const sbBlock = core.ctx.readBlock(1, 'sb').slice();
+    SUPERBLOCK.encode({ s_volume_name: new TextEncoder().encode('replayed') }, sbBlock);
+    setSuperblockCsum(sbBlock);
+    const f = core.readInode(12);
+    const byte = 11 * core.sb.inodeSize;
+    const loc = Math.floor(byte / 1024) + core.groups.get(0).inodeTable;
+    const itb = core.ctx.readBlock(loc, 'itable').slice();
+    const raw = itb.subarray(byte % 1024, byte % 1024 + core.sb.inodeSize);
+    new DataView(raw.buffer, raw.byteOffset).setUint16(0, 0o100600, true);
+    setInodeCsum(raw, core.sb.inodeSize, f.info.csumSeed);
+    const overlay = new Map([[1, sbBlock], [loc, itb]]);
+    expect(core.readInode(12).mode).toBe(f.mode); // cached before the overlay
+    core.installOverlay(overlay);
+    expect(core.sb.label).toBe('replayed');
+    expect(core.readInode(12).mode).toBe(0o100600);
+    expect(core.cache.stats.overlayHits).toBe(1);
+    // Overlay known before open.
+    const core2 = openFs(BlockDevice.fromPath(img), { overlay });
+    expect(core2.sb.label).toBe('replayed');
+    core.close();
+    core2.close();
+  });
+
+  test('needs_recovery: recovery pending until an overlay is installed', () => {
+    const bytes = readImage(mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 8 * 1024 }));
+    const sbv = bytes.subarray(SUPERBLOCK_OFFSET, SUPERBLOCK_OFFSET + 1024);
+    const r = SUPERBLOCK.decode(sbv);
+    SUPERBLOCK.encode({ s_feature_incompat: r.s_feature_incompat | 0x4 }, sbv);
+    setSuperblockCsum(sbv);
+    const core = openFs(BlockDevice.fromBytes(bytes));
+    expect(core.recoveryPending).toBe(true);
+    core.installOverlay(new Map());
+    expect(core.recoveryPending).toBe(false);
+  });
+});
+
+describe('hostile corpus: openFs + readInode over every inode', () => {
+  const dir = path.resolve(process.cwd(), '../shared/corpus/e2fsprogs');
+  const images = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.img.gz')).sort() : [];
+  (images.length ? test : test.skip)(`${images.length} e2fsprogs images: only typed errors, within budget`, () => {
+    const untyped: string[] = [];
+    let opened = 0;
+    let inodes = 0;
+    const t0 = Date.now();
+    for (const f of images) {
+      const img = gunzipTo(path.join(dir, f));
+      const t1 = Date.now();
+      for (const readOnly of [false, true]) {
+        let core;
+        try {
+          core = openFs(BlockDevice.fromPath(img), { readOnly });
+        } catch (e) {
+          if (!(e instanceof CorruptError || e instanceof IncompatibleError || e instanceof IoError)) untyped.push(`${f} open: ${(e as Error).stack}`);
+          continue;
+        }
+        opened++;
+        const max = Math.min(core.sb.inodesCount, 200_000);
+        for (let ino = 1; ino <= max; ino++) {
+          try {
+            core.readInode(ino, { special: ino < core.sb.firstIno });
+            inodes++;
+          } catch (e) {
+            if (!(e instanceof CorruptError || e instanceof FsError || e instanceof IoError)) untyped.push(`${f} inode ${ino}: ${(e as Error).stack}`);
+          }
+        }
+        for (const op of [() => core.statfs(), () => core.bitmapHealth(4096)]) {
+          try { op(); } catch (e) {
+            if (!(e instanceof CorruptError || e instanceof IoError || e instanceof FsError)) untyped.push(`${f} statfs/health: ${(e as Error).stack}`);
+          }
+        }
+        core.close();
+      }
+      expect([f, Date.now() - t1 < 30_000]).toEqual([f, true]);
+    }
+    expect(untyped.slice(0, 5)).toEqual([]);
+    expect(opened).toBeGreaterThan(images.length);
+    expect(inodes).toBeGreaterThan(1000);
+    expect(Date.now() - t0).toBeLessThan(240_000);
+  });
+});
