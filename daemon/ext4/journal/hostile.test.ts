@@ -180,6 +180,7 @@ describe('a well-formed synthetic log', () => {
     const r = recoverJournal(L.source());
     expect(r.overlay.get(101)).toEqual(fill(2));
     expect(r.info.transactionsReplayed).toBe(1);
+    expect(r.info.logWrapped).toBe(true);
   });
 
   test('tids wrap modulo 2^32', () => {

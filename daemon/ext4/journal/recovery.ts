@@ -64,6 +64,8 @@ export interface RecoveryInfo {
   /** Revoke records in the log (nr_revokes, counted by PASS_SCAN) and tags skipped because revoked. */
   readonly revokedBlocks: number;
   readonly revokeHits: number;
+  /** The replayed log crossed j_last and continued at s_first. */
+  readonly logWrapped: boolean;
   /** s_errno: a non-zero value is an abort the kernel reports as a previous-mount error. */
   readonly errno: number;
   readonly uuidMatchesFs: boolean | null;
@@ -95,6 +97,7 @@ interface Recovery {
   /** 0 = not yet known, exactly like the kernel's info->end_transaction. */
   endTransaction: number;
   failedCommit: number;
+  logWrapped: boolean;
   nrReplays: number;
   nrRevokes: number;
   nrRevokeHits: number;
@@ -117,7 +120,7 @@ export function recoverJournal(src: JournalSource): RecoveryResult {
   const sbBlock = mapChecked(src, ino, 0);
   const jsb = parseJournalSuperblock(readChecked(src, ino, sbBlock, 0), src.blockSize, src.journalBlocks, sbBlock);
   const r: Recovery = {
-    src, jsb, ino, startTransaction: jsb.sequence, endTransaction: 0, failedCommit: 0,
+    src, jsb, ino, startTransaction: jsb.sequence, endTransaction: 0, failedCommit: 0, logWrapped: false,
     nrReplays: 0, nrRevokes: 0, nrRevokeHits: 0, revoke: new Map(), overlay: new Map(), notes: [],
   };
   const uuidMatchesFs = src.fsUuid && jsb.formatVersion === 2 ? equalBytes(src.fsUuid, jsb.uuid) : null;
@@ -136,7 +139,7 @@ export function recoverJournal(src: JournalSource): RecoveryResult {
       superblock: jsb,
       info: {
         ...base, needsRecovery: false, journalClean: clean, ignoredDirtyLog: !clean,
-        transactionsReplayed: 0, firstTid: jsb.sequence, lastTid: (jsb.sequence - 1) >>> 0,
+        transactionsReplayed: 0, firstTid: jsb.sequence, lastTid: (jsb.sequence - 1) >>> 0, logWrapped: false,
         blocksReplayed: 0, distinctBlocks: 0, revokedBlocks: 0, revokeHits: 0,
         fastCommit: null, errors: r.notes,
       },
@@ -160,6 +163,7 @@ export function recoverJournal(src: JournalSource): RecoveryResult {
     info: {
       ...base, needsRecovery: true, journalClean: false, ignoredDirtyLog: false,
       transactionsReplayed: replayed, firstTid: r.startTransaction, lastTid: (r.endTransaction - 1) >>> 0,
+      logWrapped: r.logWrapped,
       blocksReplayed: r.nrReplays, distinctBlocks: r.overlay.size, revokedBlocks: r.nrRevokes,
       revokeHits: r.nrRevokeHits, fastCommit, errors: r.notes,
     },
@@ -292,6 +296,7 @@ function onePass(r: Recovery, pass: Pass): void {
           consume(1);
           const io = nextLog;
           nextLog = wrap(jsb, nextLog + 1);
+          if (io < jsb.start) r.logWrapped = true;
           const obh = jread(r, io);
           if (testRevoke(r, tag.blocknr, nextCommit)) {
             r.nrRevokeHits++;
