@@ -388,6 +388,46 @@ d('EA inode corruption', () => {
   });
 });
 
+d('random damage', () => {
+  test('3000 random mutations of kernel-written blocks and inode bodies: typed errors or a clean list', () => {
+    const raw = openRawImage(mainImage());
+    const want = oracle(mainImage());
+    const typed = (e: unknown) => e instanceof CorruptError || e instanceof FsError;
+    let seed = 0x12345678;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+    let ok = 0; let bad = 0;
+    for (const f of ['big', 'many', 'ns', 'mixed', 'acl', 'small']) {
+      const inode = raw.inode(want[f].ino);
+      for (let i = 0; i < 500; i++) {
+        const r2 = inode.raw.slice();
+        let ctx = raw.ctx;
+        if (inode.fileAcl && rnd(2)) {
+          const b = raw.ctx.readBlock(inode.fileAcl, 't').slice();
+          // Damage the part that is not zero padding: header, entries and the tail of values.
+          for (let k = 0; k < 1 + rnd(4); k++) { const at = rnd(3) ? rnd(256) : b.length - 1 - rnd(1024); b[at] = rnd(256); }
+          ctx = withBlock(raw.ctx, inode.fileAcl, b);
+          setXattrBlockCsum(ctx, inode.fileAcl, b);
+        } else {
+          for (let k = 0; k < 1 + rnd(4); k++) r2[inode.extraEnd + rnd(r2.length - inode.extraEnd)] = rnd(256);
+        }
+        const victim = { ...inode, raw: r2 };
+        try {
+          for (const n of listXattrNames(ctx, victim, true)) {
+            try { getXattr(ctx, victim, n); } catch (e) { if (!typed(e)) throw e; }
+          }
+          listXattrs(ctx, victim);
+          ok++;
+        } catch (e) {
+          if (!typed(e)) throw e;
+          bad++;
+        }
+      }
+    }
+    expect(ok + bad).toBe(3000);
+    expect(bad).toBeGreaterThan(100);
+  });
+});
+
 // ---------------------------------------------------------------- hostile corpus
 
 function corpusImage(name: string): RawImage {
