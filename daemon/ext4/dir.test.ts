@@ -2,14 +2,15 @@
 // e2fsck -fD to index large directories), listed by a kernel ro loop mount, and every name
 // the kernel lists must come out of readdir and lookup (absent names must not).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRawImage, RawImage } from './testing/rawctx.js';
 import { FsContext, InodeInfo } from './context.js';
 import { bmap } from './filemap.js';
 import { inlineArea } from './inline.js';
-import { CorruptError, ChecksumError, FsError } from './errors.js';
+import { CorruptError, ChecksumError, FsError, IncompatibleError, IoError } from './errors.js';
 import { schemaGaps } from '../util/bytes.js';
 import {
   checkDirEntry, checkDotEntries, dirRecLen, ext4DirEntry2Schema, ext4DirEntrySchema, ext4DirEntryTailSchema,
@@ -46,10 +47,18 @@ function build(name: string, mkfsArgs: string[], fill: (src: string) => void, si
   return { img, raw, ctx, src };
 }
 
+const maps = new WeakMap<Built, Map<number, Map<number, number>>>();
 function reader(b: Built, dir: InodeInfo, log?: number[]): ReadDirBlock {
+  // bmap results are memoized per directory: the engine's block mapping is not under test.
+  let perFs = maps.get(b);
+  if (!perFs) maps.set(b, (perFs = new Map()));
+  let m = perFs.get(dir.ino);
+  if (!m) perFs.set(dir.ino, (m = new Map()));
+  const mm = m;
   return (lblk) => {
     log?.push(lblk);
-    const p = bmap(b.ctx, dir, lblk);
+    let p = mm.get(lblk);
+    if (p === undefined) mm.set(lblk, (p = bmap(b.ctx, dir, lblk)));
     return p === 0 ? null : b.ctx.readBlock(p, 'dir');
   };
 }
@@ -343,5 +352,79 @@ describe('directory entry corruption (one test per reason)', () => {
     const r: ReadDirBlock = (l) => (l === 2 ? blk : null);
     expect(lookup(b.ctx, big, Buffer.from('beta'), r)).not.toBeNull();
     expect([...readdir(b.ctx, big, 0, r)].length).toBe(5);
+  });
+});
+
+// Hostile images: walk every directory reachable from the root of each corpus image with
+// readdir + lookup. Only typed errors may come out; anything else is a bug in this code.
+describe('corpus sweep', () => {
+  const corpus = '/work/shared/corpus/e2fsprogs';
+  let files: string[] = [];
+  try { files = readdirSync(corpus).filter((f) => f.endsWith('.img.gz')); } catch { /* no corpus */ }
+  const typed = (e: unknown) => e instanceof CorruptError || e instanceof FsError || e instanceof IncompatibleError || e instanceof IoError;
+  (files.length ? test : test.skip)(`directories of ${files.length} corpus images`, () => {
+    const stats = { images: 0, dirs: 0, entries: 0, lookups: 0, typedErrors: 0, skipped: 0 };
+    for (const f of files) {
+      const img = join(root, 'corpus.img');
+      try {
+        writeFileSync(img, gunzipSync(readFileSync(join(corpus, f))));
+      } catch { stats.skipped++; continue; }
+      let raw: RawImage;
+      let ctx: FsContext;
+      try {
+        raw = openRawImage(img);
+        const bs = raw.ctx.blockSize;
+        if (!(bs >= 1024 && bs <= 65536) || raw.bytes.length < 2048 || raw.ctx.inodesCount === 0) { stats.skipped++; continue; }
+        ctx = raw.ctx;
+      } catch { stats.skipped++; continue; }
+      stats.images++;
+      const seen = new Set<number>([2]);
+      const queue = [2];
+      // Budgets: dirs per image and lookups per image keep the sweep bounded.
+      for (let budget = 200; queue.length && budget > 0; budget--) {
+        const ino = queue.shift()!;
+        let d: InodeInfo;
+        try { d = raw.inode(ino); if ((d.mode & 0o170000) !== 0o040000) continue; } catch { continue; }
+        stats.dirs++;
+        const read: ReadDirBlock = (l) => {
+          // The block map and inline area belong to other files; their untyped failures
+          // on hostile input are turned into IoError so they are not blamed on dir.ts.
+          try {
+            const p = bmap(ctx, d, l);
+            return p === 0 ? null : ctx.readBlock(p, 'dir');
+          } catch (e) {
+            if (typed(e)) throw e;
+            throw new IoError('bmap (foreign)', { inode: ino, lblk: l }, e);
+          }
+        };
+        let inl: Uint8Array | undefined;
+        try { inl = (d.flags & 0x10000000) ? inlineArea(ctx, d) : undefined; } catch (e) { if (typed(e)) { stats.typedErrors++; continue; } continue; }
+        const names: Array<[Uint8Array, number]> = [];
+        try {
+          let n = 0;
+          for (const e of readdir(ctx, d, 0, read, inl)) {
+            names.push([e.name, e.ino]);
+            if (++n > 5000) break;
+          }
+        } catch (e) {
+          if (!typed(e)) throw e;
+          stats.typedErrors++;
+        }
+        for (const [name, eino] of names.slice(0, 300)) {
+          stats.entries++;
+          try {
+            stats.lookups++;
+            const r = lookup(ctx, d, name, read, inl);
+            if (r && !seen.has(r.ino) && r.ino === eino) { seen.add(r.ino); queue.push(r.ino); }
+          } catch (e) {
+            if (!typed(e)) throw e;
+            stats.typedErrors++;
+          }
+        }
+      }
+    }
+    console.log(`corpus sweep: ${JSON.stringify(stats)}`);
+    expect(stats.images).toBeGreaterThan(50);
+    expect(stats.typedErrors).toBeGreaterThan(0);
   });
 });

@@ -48,10 +48,12 @@ const F = (x: number, y: number, z: number): number => z ^ (x & (y ^ z));
 const G = (x: number, y: number, z: number): number => ((x & y) + ((x ^ y) & z)) >>> 0;
 const H = (x: number, y: number, z: number): number => x ^ y ^ z;
 
+function R(f: typeof F, w: number, x: number, y: number, z: number, k: number, s: number): number {
+  return rol32((w + f(x, y, z) + k) >>> 0, s);
+}
+
 function halfMd4Transform(buf: number[], inp: Uint32Array): void {
   let a = buf[0], b = buf[1], c = buf[2], d = buf[3];
-  const R = (f: typeof F, w: number, x: number, y: number, z: number, k: number, s: number): number =>
-    rol32((w + f(x, y, z) + k) >>> 0, s);
   // Round 1
   a = R(F, a, b, c, d, inp[0], 3); d = R(F, d, a, b, c, inp[1], 7);
   c = R(F, c, d, a, b, inp[2], 11); b = R(F, b, c, d, a, inp[3], 19);

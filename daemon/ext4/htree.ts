@@ -170,6 +170,7 @@ export function readIndexBlock(ctx: FsContext, dir: InodeInfo, lblk: number, nbl
 export interface DxFrame {
   readonly lblk: number;
   readonly block: Uint8Array;
+  readonly dv: DataView;
   readonly entriesOff: number;
   readonly count: number;
   at: number;
@@ -218,14 +219,14 @@ function frameOf(ctx: FsContext, dir: InodeInfo, lblk: number, b: Uint8Array, en
     if (h < prev) throw new BadDxError('dx_entry', 'hashes not in increasing order', { ...at, offset: e }, 'hash', h, `>= ${prev}`);
     prev = h;
   }
-  return { lblk, block: b, entriesOff, count: cl.count, at: 0 };
+  return { lblk, block: b, dv, entriesOff, count: cl.count, at: 0 };
 }
 
 function entryHash(f: DxFrame, i: number): number {
-  return new DataView(f.block.buffer, f.block.byteOffset, f.block.byteLength).getUint32(f.entriesOff + i * 8, true);
+  return f.dv.getUint32(f.entriesOff + i * 8, true);
 }
 function entryBlock(f: DxFrame, i: number): number {
-  return new DataView(f.block.buffer, f.block.byteOffset, f.block.byteLength).getUint32(f.entriesOff + i * 8 + 4, true) & 0x0fffffff;
+  return f.dv.getUint32(f.entriesOff + i * 8 + 4, true) & 0x0fffffff;
 }
 
 /** Binary search as dx_probe: the last entry whose hash is <= `hash` (entry 0 covers all below). */
