@@ -332,6 +332,55 @@ describe('extent trees on mkfs-built images', () => {
   });
 });
 
+describe('random damage to a depth-2 tree', () => {
+  test('every walk ends in a result or a typed error (seeded, 400 rounds)', () => {
+    const img = mkfs('fuzz', 1024, 16, { d2: (p) => writeAlternating(p, 400, 1024) });
+    const ino = inoOf(img, '/d2');
+    const nodes = debugfsEx(img, '/d2').filter((l) => l.level < l.max).map((l) => l.pstart);
+    let seed = 0x9e3779b9;
+    const rnd = (n: number) => { // xorshift32: low bits as good as high ones
+      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      return seed % n;
+    };
+    const typed = (e: unknown) => e instanceof CorruptError || e instanceof IoError || e instanceof FsError;
+    const outcomes = new Map<string, number>();
+    const raw = openRawImage(img);
+    const inode = raw.inode(ino);
+    const targets = [inode.iBlock, ...nodes.map((b) => raw.ctx.readBlock(b, 'test') as Uint8Array)];
+    const pristine = targets.map((t) => t.slice());
+    for (let round = 0; round < 400; round++) {
+      targets.forEach((t, i) => t.set(pristine[i]));
+      for (let k = 0, n = 1 + rnd(4); k < n; k++) {
+        const t = targets[rnd(targets.length)];
+        // Bias towards headers and entry fields where the checks live.
+        const off = rnd(3) === 0 ? rnd(12) : rnd(Math.min(t.byteLength, 12 + 12 * 90));
+        t[off] = rnd(4) === 0 ? 0 : rnd(256);
+        if (t !== inode.iBlock && rnd(2) === 0) { try { setExtentBlockCsum(inode, t); } catch { /* eh_max too large */ } }
+      }
+      const ops: Array<() => unknown> = [
+        () => checkExtentTree(raw.ctx, inode),
+        () => extentLookup(raw.ctx, inode, rnd(900), false),
+        () => mapRange(raw.ctx, inode, 0, 1 << 20),
+        () => seekHole(raw.ctx, inode, 0),
+      ];
+      for (const op of ops) {
+        try { op(); outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1); } catch (e) {
+          if (!typed(e)) throw new Error(`round ${round}: untyped ${(e as Error).stack}`);
+          const key = e instanceof CorruptError ? `${e.structure}: ${e.reason}` : (e as Error).name;
+          outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+        }
+      }
+      extentCacheOf(raw.ctx).clear();
+    }
+    targets.forEach((t, i) => t.set(pristine[i]));
+    expect(checkExtentTree(raw.ctx, inode)).toBe(400); // the restore really restores
+    // The damage really reached the checks: several distinct reasons fired.
+    if (process.env.FUZZ_OUT) process.stderr.write(`OUT ${JSON.stringify([...outcomes])}\n`);
+    expect(outcomes.size).toBeGreaterThan(8);
+    expect(outcomes.get('extent_block: checksum mismatch')).toBeGreaterThan(10);
+  });
+});
+
 describe('corpus: every regular file and directory of the e2fsprogs hostile images', () => {
   const corpus = '/work/shared/corpus/e2fsprogs';
   const images = (() => { try { return readdirSync(corpus).filter((f) => f.endsWith('.img.gz')); } catch { return []; } })();

@@ -210,6 +210,11 @@ function parseRoot(ctx: FsContext, inode: InodeInfo): Node {
   return parseExtentNode(ctx, inode, inode.iBlock, depth, 0, EXT_LBLK_LIMIT);
 }
 
+/** ext4_ext_check_inode: validates the root in i_block (as iget does for extent inodes). */
+export function checkExtentRoot(ctx: FsContext, inode: InodeInfo): void {
+  parseRoot(ctx, inode);
+}
+
 /** Last entry with start <= x, or -1 (ext4_ext_binsearch / _idx). */
 function searchLast<T extends { lblk: number }>(a: readonly T[], x: number): number {
   let l = 0;
