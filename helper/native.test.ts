@@ -163,6 +163,18 @@ describe('extract helpers', () => {
     }
   });
 
+  test('raw byte paths (not UTF-8) reach the syscall unchanged', () => {
+    const n = loadNative();
+    const name = Buffer.concat([Buffer.from(join(dir, 'raw-')), Buffer.from([0xff, 0xfe, 0x41])]);
+    n.mknodat(n.constants.AT_FDCWD, name, n.constants.S_IFIFO | 0o600, 0, 0);
+    expect(lstatSync(name).isFIFO()).toBe(true);
+    n.utimensat(n.constants.AT_FDCWD, name, 10, 5, 20, 6, n.constants.AT_SYMLINK_NOFOLLOW);
+    expect(lstatSync(name, { bigint: true }).mtimeNs).toBe(20000000006n);
+    expect(() => n.lgetxattr(Buffer.from([0x2f, 0, 0x41]), 'user.x')).toThrow(/NUL/);
+    expect(() => n.lgetxattr(Buffer.alloc(5000, 0x41), 'user.x')).toThrow(/too long/);
+    expect(() => n.lgetxattr(new Uint16Array(2) as unknown as Uint8Array, 'user.x')).toThrow(/must be a string or a Uint8Array/);
+  });
+
   test('mknodat makes a fifo relative to AT_FDCWD; EEXIST the second time', () => {
     const n = loadNative();
     const p = join(dir, 'fifo');

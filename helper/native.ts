@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 export type SocketType = 'seqpacket' | 'stream' | 'dgram';
 
+/** Paths and names: a string (sent as UTF-8) or raw bytes (on-disk names need not be UTF-8). */
+export type PathArg = string | Uint8Array;
+
 export interface RecvResult {
   data: Buffer;
   fds: number[];
@@ -58,9 +61,9 @@ export interface Native {
   /** AF_UNIX socketpair, both ends close-on-exec. */
   socketpair(type: SocketType): [number, number];
   socket(type: SocketType): number;
-  bind(fd: number, path: string): void;
+  bind(fd: number, path: PathArg): void;
   listen(fd: number, backlog: number): void;
-  connect(fd: number, path: string): void;
+  connect(fd: number, path: PathArg): void;
   /** Blocks until a peer connects; the new fd is close-on-exec. */
   accept(fd: number): number;
   peerCred(fd: number): { pid: number; uid: number; gid: number };
@@ -71,10 +74,10 @@ export interface Native {
   recvmsg(fd: number, maxLen: number, flags: number): RecvResult;
   /** Returns revents, 0 on timeout; timeoutMs -1 waits forever. */
   poll(fd: number, events: number, timeoutMs: number): number;
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  mount(source: PathArg | null, target: PathArg, fstype: string | null, flags: number, data: string | null): void;
   /** mount(2) in a forked child, abandoned (SIGKILL) when watchFd hangs up (ENOTCONN) or on timeout (ETIMEDOUT). */
-  mountWatched(source: string, target: string, fstype: string, flags: number, data: string, watchFd: number, timeoutMs: number): void;
-  umount2(target: string, flags: number): void;
+  mountWatched(source: PathArg, target: PathArg, fstype: string, flags: number, data: string, watchFd: number, timeoutMs: number): void;
+  umount2(target: PathArg, flags: number): void;
   /** Integer arg by value, or a buffer (at least _IOC_SIZE bytes) by pointer, updated in place. */
   ioctl(fd: number, request: number, arg: number | bigint | Uint8Array): number;
   prctl(option: number, arg2: number): number;
@@ -86,11 +89,11 @@ export interface Native {
   setgroups(gids: number[]): void;
   /** Loads a filter on every thread (TSYNC); returns how many syscall names were unknown here. */
   seccompLoad(filter: NativeSeccompFilter): number;
-  lsetxattr(path: string, name: string, value: Uint8Array, flags: number): void;
-  lgetxattr(path: string, name: string): Buffer;
-  llistxattr(path: string): string[];
-  mknodat(dirfd: number, path: string, mode: number, major: number, minor: number): void;
-  utimensat(dirfd: number, path: string, atimeSec: number | bigint, atimeNsec: number,
+  lsetxattr(path: PathArg, name: PathArg, value: Uint8Array, flags: number): void;
+  lgetxattr(path: PathArg, name: PathArg): Buffer;
+  llistxattr(path: PathArg): string[];
+  mknodat(dirfd: number, path: PathArg, mode: number, major: number, minor: number): void;
+  utimensat(dirfd: number, path: PathArg, atimeSec: number | bigint, atimeNsec: number,
     mtimeSec: number | bigint, mtimeNsec: number, flags: number): void;
   constants: NativeConstants;
 }

@@ -132,14 +132,40 @@ static int arg_dirfd(napi_env env, napi_value v, int *out) {
   return 0;
 }
 
-/* Copies a JS string into buf (NUL-terminated); rejects embedded NULs and overlong input. */
+/* Copies a JS string (as UTF-8) or a Buffer/Uint8Array (raw bytes: file names need not be
+ * UTF-8) into buf, NUL-terminated; rejects embedded NULs and overlong input. */
 static int arg_str(napi_env env, napi_value v, char *buf, size_t cap, const char *what) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   size_t len = 0;
   char msg[128];
+  bool isbuf = false, ista = false;
+  /* Typed arrays first: napi_is_buffer also says yes to a Uint16Array or a DataView. */
+  napi_is_typedarray(env, v, &ista);
+  if (!ista) napi_is_buffer(env, v, &isbuf);
+  if (isbuf) goto notstr;
+  if (ista) {
+    void *data = NULL;
+    napi_typedarray_type tt; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, v, &tt, &len, &data, &ab, &off);
+    if (tt != napi_uint8_array && tt != napi_uint8_clamped_array) goto notstr;
+    if (len + 1 > cap) {
+      snprintf(msg, sizeof msg, "%s is too long", what);
+      type_error(env, msg);
+      return -1;
+    }
+    if (len) memcpy(buf, data, len);
+    buf[len] = 0;
+    if (memchr(buf, 0, len)) {
+      snprintf(msg, sizeof msg, "%s contains a NUL byte", what);
+      type_error(env, msg);
+      return -1;
+    }
+    return 0;
+  }
   if (t != napi_string) {
-    snprintf(msg, sizeof msg, "%s must be a string", what);
+notstr:
+    snprintf(msg, sizeof msg, "%s must be a string or a Uint8Array", what);
     type_error(env, msg);
     return -1;
   }
@@ -166,8 +192,7 @@ static int arg_is_nullish(napi_env env, napi_value v) {
 
 static int arg_buffer(napi_env env, napi_value v, void **data, size_t *len, const char *what) {
   bool is;
-  napi_is_buffer(env, v, &is);
-  if (is) { napi_get_buffer_info(env, v, data, len); return 0; }
+  /* Only byte arrays: napi_is_buffer would also accept a Uint16Array or a DataView. */
   napi_is_typedarray(env, v, &is);
   if (is) {
     napi_typedarray_type tt; size_t n; napi_value ab; size_t off;
