@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRawImage } from './testing/rawctx.js';
 import { FsContext, InodeInfo } from './context.js';
+import { FeatureSet, INCOMPAT } from './features.js';
 import { bmap } from './filemap.js';
 import { ChecksumError, CorruptError } from './errors.js';
 import { schemaGaps } from '../util/bytes.js';
@@ -71,7 +72,7 @@ function expectBadDx(read: ReadDirBlock, reason: RegExp): void {
   expect(lookup(ctx, dir, enc.encode('absent'), read)).toBeNull();
 }
 
-function expectHard(read: ReadDirBlock, cls: typeof CorruptError, reason: RegExp, name = NAMES[7]): void {
+function expectHard(read: ReadDirBlock, cls: abstract new (...a: never[]) => CorruptError, reason: RegExp, name = NAMES[7]): void {
   let err: unknown;
   try { lookup(ctx, dir, enc.encode(name), read); } catch (e) { err = e; }
   expect(err).toBeInstanceOf(cls);
@@ -82,7 +83,10 @@ function expectHard(read: ReadDirBlock, cls: typeof CorruptError, reason: RegExp
 describe('htree structures', () => {
   test('schemas match the kernel sizes', () => {
     expect([dxRootInfoSchema.size, dxEntrySchema.size, dxCountLimitSchema.size, dxTailSchema.size]).toEqual([8, 8, 4, 8]);
-    for (const s of [dxRootInfoSchema, dxEntrySchema, dxCountLimitSchema, dxTailSchema]) expect(schemaGaps(s)).toEqual([]);
+    expect(schemaGaps(dxRootInfoSchema)).toEqual([]);
+    expect(schemaGaps(dxEntrySchema)).toEqual([]);
+    expect(schemaGaps(dxCountLimitSchema)).toEqual([]);
+    expect(schemaGaps(dxTailSchema)).toEqual([]);
     expect(dxRootLimit(ctx, 8)).toBe(123);
     expect(dxNodeLimit(ctx, dir)).toBe(126);
   });
@@ -146,6 +150,15 @@ describe('dx_probe rejections that fall back to a linear scan (BadDxError)', () 
   });
   test('count 0', () => expectBadDx(patched({ 0: (b, dv) => dv.setUint16(ROOT_ENTRIES + 2, 0, true) }), /count beyond limit/));
   test('hashes not in increasing order', () => expectBadDx(patched({ 0: (b, dv) => dv.setUint32(ROOT_ENTRIES + 16, 0xffffffff, true) }), /hashes not in increasing order/));
+  test('three levels are accepted only with largedir', () => {
+    const read = patched({ 0: (b) => { b[30] = 2; } });
+    expectBadDx(read, /htree depth exceeds/);
+    // With largedir the depth passes dx_probe's check; this 2-level tree then fails
+    // where a third level is expected (a leaf where an index block should be).
+    const f = ctx.features;
+    const large = { ...ctx, features: new FeatureSet(f.compat, f.incompat | INCOMPAT.largedir, f.roCompat) } as FsContext;
+    expect(() => dxProbe(large, dir, enc.encode(NAMES[7]), nblocks, read)).toThrow(/leaf block found instead of index block/);
+  });
   test('tree cycle back to the root', () => expectBadDx(patched({
     0: (b, dv) => { for (let i = 0; i < rootCount(); i++) dv.setUint32(ROOT_ENTRIES + 8 * i + 4, 0, true); },
   }), /tree cycle/));
