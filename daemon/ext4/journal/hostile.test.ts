@@ -419,20 +419,50 @@ describe('log corruption', () => {
     L.commit(10, 5);
     expect(thrown(() => recoverJournal(L.source({ maxRevokeRecords: 10 })))).toBeInstanceOf(IncompatibleError);
   });
-  test('fast-commit area: detected and reported as not replayed', () => {
-    const L = new Log({ csum: 3, fc: 64, maxLen: 1100 });
-    L.desc(10, [{ blk: 100, data: fill(1) }]);
-    L.commit(10, 5);
-    const fcFirst = 1100 - 64 + 1;
-    const b = L.blocks[fcFirst];
-    const dv = new DataView(b.buffer);
-    dv.setUint16(0, 9, true); dv.setUint16(2, 8, true); dv.setUint32(4, 0, true); dv.setUint32(8, 11, true);
-    const c = L.blocks[fcFirst + 1];
-    new DataView(c.buffer).setUint16(0, 1, true);
-    new DataView(c.buffer).setUint16(2, 16, true);
-    const r = recoverJournal(L.source());
-    expect(r.info.fastCommit).toMatchObject({ areaBlocks: 64, blocksWithTags: 2, headTid: 11, wouldReplay: true, replayed: false });
-    expect(r.info.errors.join()).toMatch(/fast commit area present, 64 blocks, 2 blocks with tags found.*NOT replayed/);
+  describe('fast-commit area (ext4_fc_replay_scan semantics; detected, never replayed)', () => {
+    const FC = 64;
+    const fcFirst = 1100 - FC + 1;
+    /** HEAD(tid) + ADD_RANGE + TAIL(tid, crc) in the area's first block. */
+    function fcLog(o: { headTid?: number; tailTid?: number; badCrc?: boolean; features?: number; firstTag?: number } = {}) {
+      const L = new Log({ csum: 3, fc: FC, maxLen: 1100 });
+      L.desc(10, [{ blk: 100, data: fill(1) }]);
+      L.commit(10, 5);
+      const b = L.blocks[fcFirst];
+      const dv = new DataView(b.buffer);
+      dv.setUint16(0, o.firstTag ?? 9, true); dv.setUint16(2, 8, true);
+      dv.setUint32(4, o.features ?? 0, true); dv.setUint32(8, o.headTid ?? 11, true);
+      dv.setUint16(12, 1, true); dv.setUint16(14, 16, true); // ADD_RANGE, 16-byte value
+      dv.setUint16(32, 8, true); dv.setUint16(34, 8, true); dv.setUint32(36, o.tailTid ?? 11, true);
+      const crc = crc32c(crc32c(crc32c(0, b.subarray(0, 12)), b.subarray(12, 32)), b.subarray(32, 40));
+      dv.setUint32(40, o.badCrc ? crc ^ 1 : crc, true);
+      return L;
+    }
+    test('a complete fast commit for the next tid: the kernel would replay 3 tags; reported as not replayed', () => {
+      const r = recoverJournal(fcLog().source());
+      expect(r.info.fastCommit).toMatchObject({ areaBlocks: FC, headTid: 11, tagsToReplay: 3, wouldReplay: true, replayed: false });
+      expect(r.info.errors.join()).toMatch(/fast commit area present, 64 blocks.*3 tags to replay.*NOT replayed/);
+      expect([...r.overlay.keys()]).toEqual([100]);
+    });
+    test('a head for another tid: stale, nothing to replay', () => {
+      expect(recoverJournal(fcLog({ headTid: 7 }).source()).info.fastCommit).toMatchObject({ wouldReplay: false, tagsToReplay: 0 });
+    });
+    test('an area not opening with HEAD: nothing to replay', () => {
+      expect(recoverJournal(fcLog({ firstTag: 7 }).source()).info.fastCommit).toMatchObject({ wouldReplay: false, headTid: null });
+    });
+    test('first tail with a bad crc: ChecksumError (the kernel fails recovery with EFSBADCRC)', () => {
+      expect(thrown(() => recoverJournal(fcLog({ badCrc: true }).source()))).toBeInstanceOf(ChecksumError);
+    });
+    test('first tail for another tid: ChecksumError as well', () => {
+      expect(thrown(() => recoverJournal(fcLog({ tailTid: 12 }).source()))).toBeInstanceOf(ChecksumError);
+    });
+    test('unsupported fc_features: IncompatibleError (EOPNOTSUPP)', () => {
+      expect(thrown(() => recoverJournal(fcLog({ features: 1 }).source()))).toBeInstanceOf(IncompatibleError);
+    });
+    test('a bad tag before any complete fast commit: CorruptError (ECANCELED)', () => {
+      const L = fcLog();
+      new DataView(L.blocks[fcFirst].buffer).setUint16(14, 15, true); // ADD_RANGE with a 15-byte value
+      expect(thrown(() => recoverJournal(L.source())).message).toMatch(/bad fast-commit tag/);
+    });
   });
 });
 

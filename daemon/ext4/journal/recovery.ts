@@ -36,6 +36,8 @@ export interface JournalSource {
    * dirty log instead of replaying it (ext4_load_journal -> jbd2_journal_wipe).
    */
   readonly needsRecovery: boolean;
+  /** s_inode_size, for validating fast-commit INODE records; default 256. */
+  readonly fsInodeSize?: number;
   /** Cap on replayed bytes held in memory; default 256 MiB. */
   readonly maxOverlayBytes?: number;
   /** Cap on distinct revoked block numbers; default 1M. */
@@ -152,7 +154,7 @@ export function recoverJournal(src: JournalSource): RecoveryResult {
     // remaining passes cannot change the outcome and we refuse at once.
     throw new CorruptError('journal', 'journal transaction is corrupt', { inode: ino }, 'transaction', r.failedCommit);
   }
-  const fastCommit = jsb.fastCommit ? scanFastCommitArea(jsb, r.endTransaction, (lblk) => jread(r, lblk)) : null;
+  const fastCommit = jsb.fastCommit ? scanFastCommitArea(jsb, r.endTransaction, src.fsInodeSize ?? 256, (lblk) => jread(r, lblk)) : null;
   if (fastCommit) r.notes.push(fastCommit.summary);
   onePass(r, 'revoke');
   onePass(r, 'replay');
