@@ -3,7 +3,9 @@
 // has hook slots for the write path (markDirty/flush callbacks, a journal hook) that the
 // read path leaves empty. Journal replay fills an overlay (block -> bytes) that wins over
 // the device, so an image that needs recovery reads as after recovery without being written.
-// LRU by insertion order of a Map; dirty buffers are pinned (never evicted) until flushed.
+// Replacement is CLOCK (second chance) over a Map's insertion order: a hit only sets a
+// flag (moving Map entries on every hit makes V8 rehash a near-full table constantly);
+// eviction gives referenced buffers one more round. Dirty buffers are pinned until flushed.
 
 import { BlockDevice } from './device.js';
 import { IoError } from './errors.js';
@@ -47,6 +49,8 @@ export interface CacheStats {
 
 export class BlockCache {
   private readonly map = new Map<number, CacheBuffer>();
+  /** Blocks hit since they were last passed by the eviction hand. */
+  private readonly referenced = new Set<number>();
   private overlayMap: ReadonlyMap<number, Uint8Array> | null = null;
   private bytes = 0;
   private readonly maxBytes: number;
@@ -73,9 +77,7 @@ export class BlockCache {
     const hit = this.map.get(block);
     if (hit) {
       this.stats.hits++;
-      // Refresh LRU position: Map iteration order is insertion order.
-      this.map.delete(block);
-      this.map.set(block, hit);
+      this.referenced.add(block);
       return hit;
     }
     this.stats.misses++;
@@ -166,18 +168,30 @@ export class BlockCache {
 
   private remove(buf: CacheBuffer): void {
     this.map.delete(buf.block);
+    this.referenced.delete(buf.block);
     this.bytes -= buf.data.byteLength;
     this.syncStats();
   }
 
   private evict(): void {
     if (this.bytes <= this.maxBytes) return;
-    for (const b of this.map.values()) {
-      if (this.bytes <= this.maxBytes) break;
-      if (b.dirty) continue;
-      this.map.delete(b.block);
-      this.bytes -= b.data.byteLength;
-      this.stats.evictions++;
+    // Two passes at most: the first may only clear reference flags (moving those buffers
+    // behind the hand), the second then finds an unreferenced clean buffer if one exists.
+    for (let pass = 0; pass < 2 && this.bytes > this.maxBytes; pass++) {
+      const n = this.map.size;
+      let i = 0;
+      for (const b of this.map.values()) {
+        if (this.bytes <= this.maxBytes || i++ >= n) break;
+        if (b.dirty) continue;
+        if (this.referenced.delete(b.block)) {
+          this.map.delete(b.block);
+          this.map.set(b.block, b); // second chance: to the back
+          continue;
+        }
+        this.map.delete(b.block);
+        this.bytes -= b.data.byteLength;
+        this.stats.evictions++;
+      }
     }
     this.syncStats();
   }

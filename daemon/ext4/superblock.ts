@@ -297,6 +297,9 @@ export function parseSuperblock(bytes: Uint8Array, opts: SuperblockOptions, off 
   if (features.has('bigalloc') && !features.has('extents')) {
     throw new IncompatibleError('bigalloc', "can't support bigalloc feature without extents feature");
   }
+  if (features.has('encrypt') && r.s_encryption_level !== 0) {
+    throw new IncompatibleError('encrypt', `unsupported encryption level ${r.s_encryption_level}`);
+  }
   if (r.s_creator_os === EXT4_OS_HURD && features.has('64bit')) {
     throw new IncompatibleError('64bit', "the Hurd can't support 64-bit file systems");
   }
