@@ -27,7 +27,24 @@ export const DEFAULT_WANT: bigint = Init.ASYNC_READ | Init.PARALLEL_DIROPS | Ini
   Init.READDIRPLUS_AUTO | Init.CACHE_SYMLINKS | Init.EXPORT_SUPPORT | Init.MAX_PAGES | Init.INIT_EXT |
   Init.SETXATTR_EXT | Init.BIG_WRITES | Init.HAS_EXPIRE_ONLY;
 
+/** How the session reaches the kernel; tests substitute a scripted device. */
+export interface FuseDevice {
+  /** One request per call (the /dev/fuse contract). */
+  read(buf: Buffer, cb: (err: NodeJS.ErrnoException | null, n: number) => void): void;
+  /** One reply per call; throws an errno error (ENOENT: nobody waits for it any more). */
+  write(buf: Uint8Array, len: number): void;
+}
+
+export function fdDevice(fd: number): FuseDevice {
+  return {
+    read: (buf, cb) => fs.read(fd, buf, 0, buf.byteLength, null, (err, n) => cb(err, n)),
+    write: (buf, len) => { fs.writeSync(fd, buf, 0, len); },
+  };
+}
+
 export interface SessionOptions {
+  /** Defaults to fdDevice(fd). */
+  device?: FuseDevice;
   /** Concurrent pending reads on the fd (each holds a libuv pool thread). */
   readers?: number;
   /** Requests being handled at once; reading pauses at the limit. Default 64. */
@@ -98,6 +115,7 @@ export class FuseSession {
   private stopping = false;
   private started = false;
   private readonly log: NonNullable<SessionOptions['log']>;
+  private readonly dev: FuseDevice;
 
   constructor(readonly fd: number, readonly fs: FuseFs, readonly opts: SessionOptions = {}) {
     const pool = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
@@ -109,6 +127,7 @@ export class FuseSession {
     this.readBufSize = Math.max(A.FUSE_MIN_READ_BUFFER, this.maxWrite + PAGE);
     this.bigSize = E.OUT_HEADER + Math.max(this.maxWrite, 65536 + PAGE);
     this.log = opts.log ?? defaultLog;
+    this.dev = opts.device ?? fdDevice(fd);
     this.done = new Promise((res, rej) => { this.resolveDone = res; this.rejectDone = rej; });
   }
 
@@ -142,7 +161,7 @@ export class FuseSession {
   private arm(s: Slot): void {
     if (this.stopping) { this.stopSlot(s); return; }
     if (this.inFlight.size >= this.maxInFlight) { this.parked.push(s); return; }
-    fs.read(this.fd, s.buf, 0, s.buf.byteLength, null, (err, n) => this.onRead(s, err, n));
+    this.dev.read(s.buf, (err, n) => this.onRead(s, err, n));
   }
 
   private onRead(s: Slot, err: NodeJS.ErrnoException | null, n: number): void {
@@ -160,6 +179,8 @@ export class FuseSession {
       this.log('error', 'fuse read failed', { code, err: err.message });
       this.shutdown(err);
       this.stopSlot(s);
+      // Other readers may stay blocked in read(2) on a broken fd: settle now, not when they return.
+      this.finish();
       return;
     }
     try {
@@ -293,8 +314,7 @@ export class FuseSession {
       this.write(out.buf, total);
     }
     this.giveReply(out);
-    const s = this.parked.pop();
-    if (s) this.arm(s);
+    while (this.parked.length && this.inFlight.size < this.maxInFlight) this.arm(this.parked.pop()!);
   }
 
   private sendError(unique: bigint, errno: number): void {
@@ -306,7 +326,7 @@ export class FuseSession {
   /** Writes one reply; ENOENT means the kernel no longer waits for it (interrupted, aborted). */
   private write(b: Uint8Array, len: number): number {
     try {
-      fs.writeSync(this.fd, b, 0, len);
+      this.dev.write(b, len);
       return 0;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
