@@ -175,6 +175,7 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
 
   let mounted = false;
   let real = '';
+  let spawnedPid = 0;
   try {
     // Mountpoint: pinned as an O_PATH fd opened as the caller (search permission on every
     // component is the caller's), never through a symlink; mount(2) goes through that fd.
@@ -273,6 +274,7 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
         child.on('error', () => { /* reported below as a hang-up of the control socket */ });
         child.unref();
         serverPid = child.pid ?? 0;
+        spawnedPid = serverPid;
         childFuse = CHILD_FUSE_FD;
         childImage = CHILD_IMAGE_FD;
       } else {
@@ -343,6 +345,8 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
       }
     }
     closeAll();
+    // A server we started ourselves and that is not serving a mount has nothing left to do.
+    if (spawnedPid > 0) { try { process.kill(spawnedPid, 'SIGKILL'); } catch { /* already gone */ } }
     if (e instanceof HelperError) throw e;
     throw new HelperError('internal', errText(e));
   }
