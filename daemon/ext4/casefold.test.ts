@@ -53,6 +53,9 @@ describe('casefold rules', () => {
     expect(casefoldString('ꭰ')).toBe('Ꭰ');
     expect(casefoldString('é')).toBe('e\u0301');
   });
+  test('a leading U+FEFF is part of the name', () => {
+    expect(casefoldName(enc.encode('\ufeffA'))).toEqual(enc.encode('\ufeffa'));
+  });
   test('invalid UTF-8', () => {
     expect(decodeUtf8(Uint8Array.of(0xff))).toBeNull();
     expect(decodeUtf8(Uint8Array.of(0xc0, 0xaf))).toBeNull(); // overlong

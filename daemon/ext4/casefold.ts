@@ -9,7 +9,8 @@
 export const EXT4_ENC_UTF8_12_1 = 1;
 export const EXT4_ENC_STRICT_MODE_FL = 0x1;
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the string: it is part of the name, not a marker.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Decodes strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), or null. */
