@@ -245,6 +245,36 @@ describe('interrupts and exactly-once', () => {
     expect(errOf(dev.replyFor(60n)[0])).toBe(-4);
   });
 
+  test('an entry reply that never reached the kernel gives its lookup reference back', async () => {
+    const forgot: Array<{ nodeid: bigint; nlookup: bigint }> = [];
+    let release!: () => void;
+    const attr = { ino: 5n, size: 0n, blocks: 0n, atime: 0n, mtime: 0n, ctime: 0n, atimensec: 0, mtimensec: 0, ctimensec: 0, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096 };
+    const fs: FuseFs = {
+      lookup: () => new Promise((r) => { release = () => r({ nodeid: 5n, entryValid: 1, attrValid: 1, attr }); }),
+      readdirplus: async (_c, _a, out) => {
+        const e = { nodeid: 9n, entryValid: 1, attrValid: 1, attr };
+        out.add({ ino: 1n, off: 1n, type: 4, name: Buffer.from('.') }, { ...e, nodeid: 1n });
+        out.add({ ino: 1n, off: 2n, type: 4, name: Buffer.from('..') }, { ...e, nodeid: 1n });
+        out.add({ ino: 9n, off: 3n, type: 8, name: Buffer.from('a') }, e);
+        out.add({ ino: 10n, off: 4n, type: 8, name: Buffer.from('.b') }, { ...e, nodeid: 10n });
+        out.add({ ino: 11n, off: 5n, type: 8, name: Buffer.from('c') }, { ...e, nodeid: 0n });
+      },
+      forget: (items) => { forgot.push(...items); },
+    };
+    const { dev, s } = await initialized(fs);
+    dev.push(request(Op.LOOKUP, hex(str('x')), { unique: 64n }));
+    await until(() => s.inFlightCount === 1);
+    dev.push(request(Op.INTERRUPT, hex(le(64, 8)), { unique: 65n }));
+    await until(() => dev.replyFor(64n).length === 1);
+    release();
+    await until(() => forgot.length === 1);
+    expect(forgot).toEqual([{ nodeid: 5n, nlookup: 1n }]);
+    dev.gone.add(66n);
+    dev.push(request(Op.READDIRPLUS, hex(`${le(1, 8)} ${le(0, 8)} ${le(4096, 4)} ${le(0, 4)} ${le(0, 8)} ${le(0, 8)}`), { unique: 66n }));
+    await until(() => forgot.length === 3);
+    expect(forgot.slice(1)).toEqual([{ nodeid: 9n, nlookup: 1n }, { nodeid: 10n, nlookup: 1n }]);
+  });
+
   test('a reply the kernel no longer wants (ENOENT) does not disturb the session', async () => {
     const { dev, logs } = await initialized({ statfs: async () => ({ blocks: 1n, bfree: 1n, bavail: 1n, files: 1n, ffree: 1n, bsize: 4096, namelen: 255, frsize: 4096 }) });
     dev.gone.add(70n);

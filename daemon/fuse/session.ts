@@ -67,6 +67,8 @@ const READ_ONLY_OPS: ReadonlySet<number> = new Set([
   Op.LOOKUP, Op.GETATTR, Op.READLINK, Op.READ, Op.STATFS, Op.GETXATTR, Op.LISTXATTR, Op.READDIR,
   Op.READDIRPLUS, Op.LSEEK, Op.STATX, Op.BMAP, Op.POLL, Op.GETLK, Op.SETLKW, Op.ACCESS,
 ]);
+/** Ops whose successful reply is a fuse_entry_out that takes a lookup reference. */
+const ENTRY_OPS: ReadonlySet<number> = new Set([Op.LOOKUP, Op.MKNOD, Op.MKDIR, Op.SYMLINK, Op.LINK, Op.CREATE, Op.TMPFILE]);
 /** Ops whose reply can exceed a page. */
 const BIG_REPLY_OPS: ReadonlySet<number> = new Set([
   Op.READ, Op.READDIR, Op.READDIRPLUS, Op.GETXATTR, Op.LISTXATTR, Op.READLINK, Op.IOCTL,
@@ -306,15 +308,48 @@ export class FuseSession {
   /** The one place a request's reply is written: at most once per unique. */
   private complete(c: Ctx, out: ReplyBuf, error: number, len: number): void {
     if (this.inFlight.get(c.unique) === c) this.inFlight.delete(c.unique);
+    let delivered = false;
     if (!c.answered) {
       c.answered = true;
       const total = E.OUT_HEADER + (error ? 0 : len);
       E.writeOutHeader(out.buf, 0, total, error ? -error : 0, c.unique);
       if (this.opts.debug) this.log('debug', printReply(c.unique, c.opcode, error, len));
-      this.write(out.buf, total);
+      delivered = this.write(out.buf, total) === 0;
     }
+    if (!delivered && error === 0) this.dropUndelivered(c, out.buf, len);
     this.giveReply(out);
     while (this.parked.length && this.inFlight.size < this.maxInFlight) this.arm(this.parked.pop()!);
+  }
+
+  /**
+   * A successful entry reply the kernel never received (answered EINTR first, or the write
+   * failed) took lookup references the kernel will never FORGET: give them back, as libfuse
+   * does. READDIRPLUS counts every record except nodeid 0 and "." / ".." (fuse_direntplus_link).
+   */
+  private dropUndelivered(c: Ctx, buf: Buffer, len: number): void {
+    if (!this.fs.forget) return;
+    const items: Array<{ nodeid: bigint; nlookup: bigint }> = [];
+    if (ENTRY_OPS.has(c.opcode) && len >= A.fuse_entry_out.size) {
+      const id = buf.readBigUInt64LE(E.OUT_HEADER);
+      if (id !== 0n) items.push({ nodeid: id, nlookup: 1n });
+    } else if (c.opcode === Op.READDIRPLUS) {
+      const end = E.OUT_HEADER + len;
+      for (let o = E.OUT_HEADER; o + A.FUSE_NAME_OFFSET_DIRENTPLUS <= end;) {
+        const id = buf.readBigUInt64LE(o);
+        const namelen = buf.readUInt32LE(o + A.fuse_entry_out.size + 16);
+        const n0 = buf[o + A.FUSE_NAME_OFFSET_DIRENTPLUS];
+        const n1 = buf[o + A.FUSE_NAME_OFFSET_DIRENTPLUS + 1];
+        const dot = n0 === 0x2e && (namelen === 1 || (namelen === 2 && n1 === 0x2e));
+        if (id !== 0n && !dot) items.push({ nodeid: id, nlookup: 1n });
+        o += A.direntAlign(A.FUSE_NAME_OFFSET_DIRENTPLUS + namelen);
+      }
+    }
+    if (!items.length) return;
+    try {
+      this.fs.forget(items);
+    } catch (e) {
+      this.log('error', 'forget of undelivered entries failed', { err: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   private sendError(unique: bigint, errno: number): void {
