@@ -4,6 +4,7 @@
 
 import { Op } from './abi.js';
 import * as E from './encode.js';
+import * as N from './notify.js';
 import { ERANGE, FsErrno, ProtocolError } from './errors.js';
 import { type FuseFs, opTable, type RequestContext } from './ops.js';
 import { hex, str } from './testing/hex.js';
@@ -175,32 +176,32 @@ describe('dirent packing', () => {
 });
 
 describe('notification goldens', () => {
-  test('INVAL_INODE', () => expect(E.notifyInvalInode(5n, -1n, 0n)).toEqual(hex(`
+  test('INVAL_INODE', () => expect(N.notifyInvalInode(5n, -1n, 0n)).toEqual(hex(`
     28 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 // len 40, code INVAL_INODE, unique 0
     05 00 00 00 00 00 00 00 // ino
     ff ff ff ff ff ff ff ff // off -1: attributes only
     00 00 00 00 00 00 00 00 // len`)));
-  test('INVAL_ENTRY', () => expect(E.notifyInvalEntry(1n, Buffer.from('a'))).toEqual(hex(`
+  test('INVAL_ENTRY', () => expect(N.notifyInvalEntry(1n, Buffer.from('a'))).toEqual(hex(`
     22 00 00 00 03 00 00 00 00 00 00 00 00 00 00 00 // len 34, code 3
     01 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 // parent, namelen, flags
     ${str('a')}`)));
-  test('STORE', () => expect(E.notifyStore(5n, 0x1000n, Buffer.from('xyz'))).toEqual(hex(`
+  test('STORE', () => expect(N.notifyStore(5n, 0x1000n, Buffer.from('xyz'))).toEqual(hex(`
     2b 00 00 00 04 00 00 00 00 00 00 00 00 00 00 00 // len 43, code 4
     05 00 00 00 00 00 00 00 00 10 00 00 00 00 00 00 // nodeid, offset
     03 00 00 00 00 00 00 00 // size, padding
     78 79 7a`)));
-  test('DELETE', () => expect(E.notifyDelete(1n, 5n, Buffer.from('a'))).toEqual(hex(`
+  test('DELETE', () => expect(N.notifyDelete(1n, 5n, Buffer.from('a'))).toEqual(hex(`
     2a 00 00 00 06 00 00 00 00 00 00 00 00 00 00 00 // len 42, code 6
     01 00 00 00 00 00 00 00 05 00 00 00 00 00 00 00 // parent, child
     01 00 00 00 00 00 00 00 // namelen, padding
     ${str('a')}`)));
   test('POLL, RESEND, PRUNE', () => {
-    expect(E.notifyPoll(9n)).toEqual(hex('18 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 09 00 00 00 00 00 00 00'));
-    expect(E.notifyResend()).toEqual(hex('10 00 00 00 07 00 00 00 00 00 00 00 00 00 00 00'));
-    expect(E.notifyPrune([3n])).toEqual(hex(`28 00 00 00 09 00 00 00 00 00 00 00 00 00 00 00
+    expect(N.notifyPoll(9n)).toEqual(hex('18 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 09 00 00 00 00 00 00 00'));
+    expect(N.notifyResend()).toEqual(hex('10 00 00 00 07 00 00 00 00 00 00 00 00 00 00 00'));
+    expect(N.notifyPrune([3n])).toEqual(hex(`28 00 00 00 09 00 00 00 00 00 00 00 00 00 00 00
       01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 03 00 00 00 00 00 00 00`));
   });
-  test('names with NUL are refused', () => expect(() => E.notifyInvalEntry(1n, Buffer.from('a\0'))).toThrow(ProtocolError));
+  test('names with NUL are refused', () => expect(() => N.notifyInvalEntry(1n, Buffer.from('a\0'))).toThrow(ProtocolError));
 });
 
 describe('reply rows', () => {

@@ -16,6 +16,7 @@ import * as A from './abi.js';
 import { Init, Op } from './abi.js';
 import * as D from './decode.js';
 import * as E from './encode.js';
+import * as N from './notify.js';
 import { EAGAIN, EINTR, EIO, ENODEV, ENOSYS, EPROTO, errnoOf, ProtocolError } from './errors.js';
 import { type ConnInfo, type FuseFs, type InitTweak, opTable, type OpRow, type ReplyBuf, type RequestContext } from './ops.js';
 import { printReply, printRequest } from './print.js';
@@ -464,13 +465,13 @@ export class FuseSession {
     if (this.stopping) return ENODEV;
     return this.write(msg, msg.byteLength);
   }
-  invalInode(nodeid: bigint, off = 0n, len = 0n): number { return this.notify(E.notifyInvalInode(nodeid, off, len)); }
-  invalEntry(parent: bigint, name: Uint8Array, flags = 0): number { return this.notify(E.notifyInvalEntry(parent, name, flags)); }
-  store(nodeid: bigint, offset: bigint, data: Uint8Array): number { return this.notify(E.notifyStore(nodeid, offset, data)); }
-  delete(parent: bigint, child: bigint, name: Uint8Array): number { return this.notify(E.notifyDelete(parent, child, name)); }
-  pollWakeup(kh: bigint): number { return this.notify(E.notifyPoll(kh)); }
+  invalInode(nodeid: bigint, off = 0n, len = 0n): number { return this.notify(N.notifyInvalInode(nodeid, off, len)); }
+  invalEntry(parent: bigint, name: Uint8Array, flags = 0): number { return this.notify(N.notifyInvalEntry(parent, name, flags)); }
+  store(nodeid: bigint, offset: bigint, data: Uint8Array): number { return this.notify(N.notifyStore(nodeid, offset, data)); }
+  delete(parent: bigint, child: bigint, name: Uint8Array): number { return this.notify(N.notifyDelete(parent, child, name)); }
+  pollWakeup(kh: bigint): number { return this.notify(N.notifyPoll(kh)); }
   /** Asks for cached pages; the kernel answers with a NOTIFY_REPLY request (FuseFs.notifyReply). */
   retrieve(notifyUnique: bigint, nodeid: bigint, offset: bigint, size: number): number {
-    return this.notify(E.notifyRetrieve(notifyUnique, nodeid, offset, size));
+    return this.notify(N.notifyRetrieve(notifyUnique, nodeid, offset, size));
   }
 }
