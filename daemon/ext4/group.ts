@@ -47,8 +47,12 @@ const BG_CHECKSUM_OFFSET = 0x1e;
 export const EXT4_BG_BLOCK_BITMAP_CSUM_HI_END = 0x3a;
 export const EXT4_BG_INODE_BITMAP_CSUM_HI_END = 0x3c;
 
-/** Beyond this many groups we refuse rather than hold per-group state for all of them. */
-export const MAX_GROUPS = 1 << 22;
+/**
+ * Beyond this many groups we refuse rather than hold per-group state for all of them:
+ * 2^20 groups is 128 TiB with 4 KiB blocks and default geometry; a hostile image could
+ * otherwise declare tiny groups on a sparse file and make us hold hundreds of MiB.
+ */
+export const MAX_GROUPS = 1 << 20;
 
 export interface GroupDesc {
   readonly group: number;

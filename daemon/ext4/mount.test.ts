@@ -17,6 +17,7 @@ const STATFS_VARIANTS: Array<[string, string[], string[]]> = [
   ['ext3', ['-t', 'ext3'], []],
   ['bigalloc (s_overhead_clusters)', ['-t', 'ext4', '-b', '4096', '-O', 'bigalloc', '-C', '16384'], []],
   ['bigalloc (overhead computed)', ['-t', 'ext4', '-b', '4096', '-O', 'bigalloc', '-C', '16384'], ['ssv overhead_clusters 0']],
+  ['bigalloc 1k ^flex_bg (overhead computed)', ['-t', 'ext4', '-b', '1024', '-O', 'bigalloc,^flex_bg', '-C', '8192'], ['ssv overhead_clusters 0']],
   ['meta_bg', ['-t', 'ext4', '-O', 'meta_bg,^resize_inode'], []],
   ['sparse_super2', ['-t', 'ext4', '-b', '4096', '-O', 'sparse_super2'], []],
   ['^64bit', ['-t', 'ext4', '-O', '^64bit'], []],

@@ -245,29 +245,36 @@ function plainOverhead(sb: Superblock, groups: GroupTable): number {
   return n;
 }
 
-/** count_overhead with bigalloc: distinct clusters of each group holding metadata. */
+/**
+ * count_overhead with bigalloc: the clusters of each group that hold metadata, counted
+ * once. Groups are cluster-aligned (first data block 0), so this is the number of distinct
+ * clusters covered by metadata runs; runs are merged as intervals, never expanded per block.
+ * Like the kernel, an inode table is counted only when it ends before its group's last block.
+ */
 function bigallocOverhead(sb: Superblock, groups: GroupTable): number {
-  const perGroup = new Map<number, Set<number>>();
-  const mark = (b: number): void => {
-    const g = Math.floor((b - sb.firstDataBlock) / sb.blocksPerGroup);
-    const c = Math.floor((b - groupFirstBlock(sb, g)) / 2 ** sb.clusterBits);
-    let s = perGroup.get(g);
-    if (!s) { s = new Set(); perGroup.set(g, s); }
-    s.add(c);
+  const ratio = 2 ** sb.clusterBits;
+  const runs: Array<[number, number]> = []; // [first cluster, last cluster]
+  const add = (b: number, n: number): void => {
+    if (n > 0) runs.push([Math.floor(b / ratio), Math.floor((b + n - 1) / ratio)]);
   };
+  const groupOf = (b: number): number => Math.floor((b - sb.firstDataBlock) / sb.blocksPerGroup);
   for (let g = 0; g < groups.count; g++) {
     const d = groups.get(g);
-    mark(d.blockBitmap);
-    mark(d.inodeBitmap);
-    for (let j = 0; j < sb.inodeTableBlocks; j++) mark(d.inodeTable + j);
-    const first = groupFirstBlock(sb, g);
-    let s = 0;
-    if (bgHasSuper(sb, g)) mark(first + s++);
-    const gdb = Math.min(bgNumGdb(sb, g), sb.blocksPerGroup - s);
-    for (let j = 0; j < gdb; j++) mark(first + s++);
+    add(d.blockBitmap, 1);
+    add(d.inodeBitmap, 1);
+    const last = groupFirstBlock(sb, groupOf(d.inodeTable)) + sb.blocksPerGroup - 1;
+    if (d.inodeTable + sb.inodeTableBlocks <= last) add(d.inodeTable, sb.inodeTableBlocks);
+    const meta = (bgHasSuper(sb, g) ? 1 : 0) + Math.min(bgNumGdb(sb, g), sb.blocksPerGroup - 1);
+    add(groupFirstBlock(sb, g), meta);
   }
+  runs.sort((x, y) => x[0] - y[0]);
   let n = 0;
-  for (const s of perGroup.values()) n += s.size;
+  let end = -1;
+  for (const [a, b] of runs) {
+    if (b <= end) continue;
+    n += b - Math.max(a, end + 1) + 1;
+    end = b;
+  }
   return n;
 }
 

@@ -45,7 +45,13 @@ export class SystemZones {
   add(start: number, count: number, ino = 0): void {
     if (!(count > 0)) return;
     const z = { start, end: start + count };
-    if (ino === 0) { this.pending.push(z); return; }
+    if (ino === 0) {
+      this.pending.push(z);
+      // Merge in batches: flex_bg layouts collapse to a few runs, so memory follows the
+      // merged size, not the number of groups.
+      if (this.pending.length >= 65536) this.normalize();
+      return;
+    }
     const list = this.owned.get(ino) ?? [];
     list.push(z);
     this.owned.set(ino, merge(list));
