@@ -1,4 +1,4 @@
-// Reply and notification encoders. Every encoder writes into a caller-owned buffer at an
+// Reply encoders (notifications are in notify.ts). Every encoder writes into a caller-owned buffer at an
 // offset (the session passes its pooled reply buffer, body at 16 after fuse_out_header) and
 // returns the bytes written, so hot replies (entry, attr, read data, dirents) allocate nothing.
 // Layouts follow include/uapi/linux/fuse.h 7.45; host order little-endian.

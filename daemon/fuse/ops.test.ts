@@ -33,3 +33,13 @@ describe('opcode table', () => {
     expect(opTable.get(Op.COPY_FILE_RANGE_64)!.minMinor).toBe(45);
   });
 });
+
+describe('public surface', () => {
+  test('index.ts exposes the session, errors and ABI constants', async () => {
+    const F = await import('./index.js');
+    expect(typeof F.FuseSession).toBe('function');
+    expect(F.errno.ENOENT).toBe(2);
+    expect(F.Op.LOOKUP).toBe(1);
+    expect(new F.FsErrno(13).errno).toBe(13);
+  });
+});
