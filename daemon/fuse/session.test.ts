@@ -328,6 +328,20 @@ describe('flow and shutdown', () => {
     expect(errOf(dev.replyFor(90n)[0])).toBe(0);
   });
 
+  test('at shutdown, running handlers are aborted and awaited before destroy', async () => {
+    const order: string[] = [];
+    const fs: FuseFs = {
+      statfs: (c) => new Promise((_r, rej) => c.signal.addEventListener('abort', () => setTimeout(() => { order.push('handler'); rej(new FsErrno(4)); }, 10))),
+      destroy: () => { order.push('destroy'); },
+    };
+    const { dev, s } = await initialized(fs);
+    dev.push(request(Op.STATFS, Buffer.alloc(0), { unique: 96n }));
+    await until(() => s.inFlightCount === 1);
+    dev.push(errno('ENODEV', 19));
+    await s.done;
+    expect(order).toEqual(['handler', 'destroy']);
+  });
+
   test('an unexpected read error rejects done', async () => {
     const t = setup();
     t.dev.push(errno('EBADF', 9));

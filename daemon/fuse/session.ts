@@ -75,6 +75,7 @@ const BIG_REPLY_OPS: ReadonlySet<number> = new Set([
   Op.READ, Op.READDIR, Op.READDIRPLUS, Op.GETXATTR, Op.LISTXATTR, Op.READLINK, Op.IOCTL,
 ]);
 const SMALL_REPLY = PAGE;
+const NO_REPLY_BUF: ReplyBuf = { buf: Buffer.alloc(0), cap: 0 };
 
 class Ctx implements RequestContext {
   ac: AbortController | null = null;
@@ -203,16 +204,27 @@ export class FuseSession {
 
   private unmountedPolls = 0;
   private finishCalled = false;
+  /**
+   * The kernel is gone: abort what is still running (its replies can no longer be delivered),
+   * wait for those handlers to return so destroy never races a half-done operation, then call
+   * FuseFs.destroy once (plain `fuse` mounts get no DESTROY request) and settle `done`.
+   */
   private finish(): void {
     if (this.finishCalled) return;
     this.finishCalled = true;
     const end = (): void => (this.shutdownError ? this.rejectDone(this.shutdownError) : this.resolveDone());
-    if (!this.destroyed && this.initialized && this.fs.destroy) {
-      this.destroyed = true;
-      Promise.resolve().then(() => this.fs.destroy?.()).catch((e: unknown) =>
-        this.log('error', 'destroy failed', { err: e instanceof Error ? e.message : String(e) })).then(end, end);
-    } else end();
+    for (const c of this.inFlight.values()) c.abort();
+    const drained = this.inFlight.size === 0 ? Promise.resolve() : new Promise<void>((r) => { this.onDrained = r; });
+    void drained.then(() => {
+      if (!this.destroyed && this.initialized && this.fs.destroy) {
+        this.destroyed = true;
+        return Promise.resolve().then(() => this.fs.destroy?.()).catch((e: unknown) =>
+          this.log('error', 'destroy failed', { err: e instanceof Error ? e.message : String(e) }));
+      }
+      return undefined;
+    }).then(end, end);
   }
+  private onDrained: (() => void) | null = null;
 
   private shutdownError: Error | null = null;
   private shutdown(err?: Error): void {
@@ -274,7 +286,7 @@ export class FuseSession {
 
   private async runNoReply(row: OpRow, c: Ctx, args: unknown, held: Buffer | null): Promise<void> {
     try {
-      await row.run?.(this.fs, c, args as never, { buf: Buffer.alloc(0), cap: 0 });
+      await row.run?.(this.fs, c, args as never, NO_REPLY_BUF);
     } catch (e) {
       this.stats.unexpected++;
       this.log('error', 'fuse handler failed', { op: row.name, unique: c.unique, err: e instanceof Error ? e.message : String(e) });
@@ -320,6 +332,7 @@ export class FuseSession {
     if (!delivered && error === 0) this.dropUndelivered(c, out.buf, len);
     this.giveReply(out);
     while (this.parked.length && this.inFlight.size < this.maxInFlight) this.arm(this.parked.pop()!);
+    if (this.onDrained && this.inFlight.size === 0) { this.onDrained(); this.onDrained = null; }
   }
 
   /**
