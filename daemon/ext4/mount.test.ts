@@ -160,6 +160,7 @@ describe('hostile corpus: openFs + readInode over every inode', () => {
         }
         core.close();
       }
+      fs.rmSync(img);
       expect([f, Date.now() - t1 < 30_000]).toEqual([f, true]);
     }
     expect(untyped.slice(0, 5)).toEqual([]);

@@ -13,7 +13,11 @@ const FAKE_TIME = '1700000000';
 
 let tmpRoot: string | null = null;
 export function tmpDir(): string {
-  if (!tmpRoot) tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ext4box-core-'));
+  if (!tmpRoot) {
+    tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ext4box-core-'));
+    // Jest workers exit normally at the end of a run: take the images with them.
+    process.once('exit', cleanupTmp);
+  }
   return tmpRoot;
 }
 
