@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlockDevice } from './device.js';
 import { IoError } from './errors.js';
-import { tmpDir } from './testing/mkfs.js';
+import { sh, tmpDir } from './testing/mkfs.js';
 
 function pattern(n: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -81,6 +81,20 @@ describe('BlockDevice', () => {
     expect(() => rw.writeSync(new Uint8Array(4), 0, 4, rw.size - 2)).toThrow(IoError);
     rw.close();
     expect(fs.readFileSync(copy).subarray(110, 114)).toEqual(Buffer.from([1, 2, 3, 4]));
+  });
+
+  (process.getuid?.() === 0 ? test : test.skip)('a block device reports its size (sysfs), reads like the file behind it', () => {
+    const backing = path.join(tmpDir(), 'loop.bin');
+    fs.writeFileSync(backing, pattern(3 * 1024 * 1024));
+    const loop = sh('losetup', ['-f', '--show', backing]).trim();
+    try {
+      const dev = BlockDevice.fromPath(loop, { offset: 512 });
+      expect(dev.size).toBe(3 * 1024 * 1024 - 512);
+      expect(dev.readAt(1000, 8)).toEqual(pattern(2000).subarray(1512, 1520));
+      dev.close();
+    } finally {
+      sh('losetup', ['-d', loop]);
+    }
   });
 
   test('a missing path is an IoError', () => {
