@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../fixtures/exec.js';
 import { VARIANTS, buildImage, fixtureSkipReason, kernelMountSkipReason } from '../fixtures/images.js';
 import { diffWalks, walk, withKernelMount } from './walk.js';
+import { kernelWalk } from './oracle.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(repo, 'dist', 'daemon', 'cli', 'main.js');
@@ -24,7 +25,7 @@ describe.each(VARIANTS.map((v) => v.name))('extract %s matches the kernel', (nam
       throw new Error(`${cli} does not exist: run \`npm run build\` (the extract CLI is required by this test)`);
     }
     const img = buildImage(name);
-    const kernel = await withKernelMount(img.image, (dir) => walk(dir));
+    const kernel = await kernelWalk(img);
     const dest = fs.mkdtempSync(path.join(os.tmpdir(), `ext4box-extract-${name}-`));
     try {
       run(process.execPath, [cli, 'extract', img.image, dest], { timeoutMs: 600_000 });

@@ -34,7 +34,8 @@ export interface WalkEntry {
   target?: string;
   /** xattr name → value hex. */
   xattrs: Record<string, string>;
-  /** Regular files: chunked sha256 (see contentDigest); 'skipped:SIZE' above contentLimit. */
+  /** Regular files: chunked sha256 (see contentDigest); 'skipped:SIZE' above contentLimit;
+   *  'short-read:OFFSET' when reads hit EOF before st_size. */
   content?: string;
   /** Regular files: data ranges [start, end) from SEEK_DATA/SEEK_HOLE, when asked. */
   layout?: Array<[number, number]>;
@@ -207,7 +208,8 @@ export function contentDigest(raw: Buffer, size: bigint, data: Array<[number, nu
         let got = 0;
         while (got < len) {
           const r = fs.readSync(fd, buf, got, len - got, off + got);
-          if (r === 0) throw new Error(`short read in ${showBytes(raw)} at ${off + got} of ${n}`);
+          // A peer that ends a file early is a difference to report, not a walker failure.
+          if (r === 0) return `short-read:${off + got}`;
           got += r;
         }
         zero = buf.subarray(0, len).equals(ZERO.subarray(0, len));
