@@ -83,6 +83,25 @@ describe('openFs', () => {
     expect(ro.readOnlyReason).toMatch(/1 group descriptor problem/);
   });
 
+  (isRoot ? test : test.skip)('the kernel agrees: a bad descriptor checksum mounts ro, not rw', () => {
+    const img = path.join(tmpDir(), 'badgd.img');
+    fs.copyFileSync(mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 32 * 1024 }), img);
+    const fd = fs.openSync(img, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, 2 * 1024 + 3 * 64 + 0xe);
+    b[0] ^= 1;
+    fs.writeSync(fd, b, 0, 1, 2 * 1024 + 3 * 64 + 0xe);
+    fs.closeSync(fd);
+    const mnt = path.join(tmpDir(), 'badgd-mnt');
+    fs.mkdirSync(mnt, { recursive: true });
+    sh('mount', ['-o', 'ro,loop', img, mnt]);
+    sh('umount', [mnt]);
+    // Should the rw mount succeed, unmount at once: the assertion then fails without leaving a mount.
+    expect(() => { sh('mount', ['-o', 'loop', img, mnt]); sh('umount', [mnt]); }).toThrow(/Structure needs cleaning|failed/);
+    expect(() => openFs(BlockDevice.fromPath(img))).toThrow(ChecksumError);
+    expect(openFs(BlockDevice.fromPath(img), { readOnly: true }).readOnlyReason).toMatch(/tolerated/);
+  });
+
   test('a journal overlay is read instead of the device, superblock included', () => {
     const img = mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 8 * 1024, debugfs: ['write /etc/hostname f'] });
     const core = openFs(BlockDevice.fromPath(img));
