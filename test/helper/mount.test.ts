@@ -85,8 +85,8 @@ for (;;) {
     a.writeBigUInt64LE(1n, 0);                 // attr_valid 1 s
     a.writeBigUInt64LE(1n, 16);                // ino 1
     a.writeUInt32LE(0o40755, 16 + 60); a.writeUInt32LE(2, 16 + 64); a.writeUInt32LE(4096, 16 + 80);
+    log('getattr'); // before the reply: the test reads the log as soon as stat() returns
     reply(0, a);
-    log('getattr');
   } else if (opcode === 2 || opcode === 42 || opcode === 36) {
     // FORGET, BATCH_FORGET, INTERRUPT: never answered
   } else {
@@ -305,7 +305,8 @@ rootDescribe('mount helper (root)', () => {
         stdio: 'ignore', env: { ...process.env, STUB_LOG: f.log, STUB_SOCKET: sock, STUB_ADDON: addon },
       });
       const end = Date.now() + 10000;
-      while (!existsSync(sock) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      // The socket file appears at bind(), before listen(): wait for the stub's own word.
+      while (!events(f.log).some((e) => e.ev === 'listening') && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
       const r = runHelper({ image: f.image, mountpoint: f.mnt, uid: 65534, gid: 65534, options: 'rw' }, { kind: 'socket', path: sock });
       try {
         expect(r.serverPid).toBe(child.pid);
