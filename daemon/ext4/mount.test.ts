@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlockDevice } from './device.js';
 import { ChecksumError, CorruptError, FsError, IncompatibleError, IoError } from './errors.js';
-import { GROUP_DESC, descriptorLoc } from './group.js';
+import { GROUP_DESC, descriptorLoc, setGroupDescCsum } from './group.js';
 import { openFs } from './mount.js';
 import { setInodeCsum } from './inode.js';
 import { SUPERBLOCK, SUPERBLOCK_OFFSET, setSuperblockCsum } from './superblock.js';
@@ -140,6 +140,52 @@ describe('openFs', () => {
     expect(core.recoveryPending).toBe(true);
     core.installOverlay(new Map());
     expect(core.recoveryPending).toBe(false);
+  });
+});
+
+describe('seeded random damage to superblock and descriptors (re-signed)', () => {
+  test('2000 mutants: open, statfs, health and inode reads end in results or typed errors', () => {
+    const base = readImage(mkfs({ args: ['-t', 'ext4', '-b', '1024', '-g', '1024', '-N', '512'], sizeKiB: 2048, debugfs: ['write /etc/hostname f', 'mkdir d'] }));
+    const pristine = openFs(BlockDevice.fromBytes(base));
+    const gdtOff = descriptorLoc(pristine.sb, 0) * 1024;
+    const gdtLen = pristine.sb.groupsCount * pristine.sb.descSize;
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    const untyped: string[] = [];
+    const outcomes = new Map<string, number>();
+    const t0 = Date.now();
+    for (let i = 0; i < 2000; i++) {
+      const bytes = base.slice();
+      const flips = 1 + rnd(4);
+      for (let k = 0; k < flips; k++) {
+        const inSb = rnd(2) === 0;
+        // Half the superblock hits land in the geometry fields (0x00..0x68), where damage matters.
+        const off = inSb ? SUPERBLOCK_OFFSET + (rnd(2) ? rnd(0x68) : rnd(0x3fc)) : gdtOff + rnd(gdtLen);
+        bytes[off] = rnd(4) === 0 ? 0xff : bytes[off] ^ (1 << rnd(8));
+      }
+      setSuperblockCsum(bytes.subarray(SUPERBLOCK_OFFSET, SUPERBLOCK_OFFSET + 1024));
+      for (let g = 0; g < pristine.sb.groupsCount; g++) setGroupDescCsum(pristine.sb, g, bytes, gdtOff + g * pristine.sb.descSize);
+      let outcome = 'ok';
+      try {
+        const core = openFs(BlockDevice.fromBytes(bytes), { readOnly: rnd(2) === 0 });
+        core.statfs();
+        core.bitmapHealth(64);
+        for (let ino = 2; ino < 20; ino++) {
+          try { core.readInode(ino); } catch (e) {
+            if (!(e instanceof CorruptError || e instanceof FsError || e instanceof IoError)) untyped.push(`${i} ino ${ino}: ${(e as Error).stack}`);
+          }
+        }
+      } catch (e) {
+        if (e instanceof CorruptError || e instanceof IncompatibleError || e instanceof IoError || e instanceof FsError) outcome = e.name;
+        else untyped.push(`${i}: ${(e as Error).stack}`);
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect(untyped.slice(0, 3)).toEqual([]);
+    expect(outcomes.get('ok') ?? 0).toBeGreaterThan(100);
+    const refused = (outcomes.get('CorruptError') ?? 0) + (outcomes.get('ChecksumError') ?? 0) + (outcomes.get('IncompatibleError') ?? 0);
+    expect([refused > 50, [...outcomes.keys()].sort()]).toEqual([true, expect.arrayContaining(['CorruptError', 'ok'])]);
+    expect(Date.now() - t0).toBeLessThan(60_000);
   });
 });
 
