@@ -256,6 +256,29 @@ describe('inode validation (one test per reason)', () => {
     new DataView(blk.buffer).setUint32(0, 0x0305, true);
     expect(parse(patch(FILE, { i_mode: 0o060644, i_block: blk, i_flags: 0 }), FILE).rdev).toEqual({ major: 3, minor: 5 });
   });
+  test('5000 seeded mutants of real inodes (re-signed): results or typed errors only', () => {
+    let seed = 777;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    const untyped: string[] = [];
+    let ok = 0;
+    let bad = 0;
+    for (let i = 0; i < 5000; i++) {
+      const ino = [2, FILE, LINK, 14][rnd(4)];
+      const raw = rawOf(ino);
+      for (let k = 1 + rnd(3); k > 0; k--) {
+        const off = rnd(2) ? rnd(0x28) : rnd(raw.length); // half in the ext2 core fields
+        raw[off] = rnd(4) === 0 ? 0xff : raw[off] ^ (1 << rnd(8));
+      }
+      try { parse(raw, ino); ok++; } catch (e) {
+        if (e instanceof CorruptError || e instanceof FsError) bad++;
+        else untyped.push(`${i}: ${(e as Error).stack}`);
+      }
+    }
+    expect(untyped.slice(0, 3)).toEqual([]);
+    expect(ok).toBeGreaterThan(500);
+    expect(bad).toBeGreaterThan(100);
+  });
+
   test('an uninitialised inode table (INODE_UNINIT) holds no live inodes', () => {
     const c = openFs(BlockDevice.fromPath(mkfs({ args: ['-t', 'ext4', '-b', '1024'], sizeKiB: 32 * 1024 })));
     const g = Array.from({ length: c.groups.count }, (_, i) => c.groups.get(i)).find((d) => d.flags & 1);
