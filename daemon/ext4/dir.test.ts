@@ -215,7 +215,7 @@ describe.each(variants)('image %s', (name, args, alg, signed) => {
     const d = inodeOf(b, 'odd');
     const t = lookup(b.ctx, d, Buffer.from('subdir'), reader(b, d))!.fileType;
     const f = lookup(b.ctx, d, Buffer.from('a'), reader(b, d))!.fileType;
-    if (b.ctx.features.has('filetype')) expect([t, f]).toEqual(['dir', 'file']);
+    if (b.ctx.features.has('filetype')) expect([t, f]).toEqual(['dir', 'reg']);
     else expect([t, f]).toEqual(['unknown', 'unknown']);
   });
   test('lookup of . and .. and over-long names', () => {

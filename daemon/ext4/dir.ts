@@ -43,12 +43,11 @@ export const EXT4_FT_DIR_CSUM = 0xde;
 export const EXT4_INLINE_DOTDOT_SIZE = 4;
 export const EXT4_MIN_INLINE_DATA_SIZE = 60;
 
-/** EXT4_FT_* by name; the same spelling as api.ts FileType so the facade maps 1:1. */
-export type DirFileType = 'unknown' | 'file' | 'dir' | 'chardev' | 'blockdev' | 'fifo' | 'socket' | 'symlink';
-const FT_NAMES: readonly DirFileType[] = ['unknown', 'file', 'dir', 'chardev', 'blockdev', 'fifo', 'socket', 'symlink'];
+export type DirFileType = 'unknown' | 'reg' | 'dir' | 'chr' | 'blk' | 'fifo' | 'sock' | 'lnk';
+const FT_NAMES: readonly DirFileType[] = ['unknown', 'reg', 'dir', 'chr', 'blk', 'fifo', 'sock', 'lnk'];
 /** DT_* values (readdir d_type) per DirFileType. */
 export const DT: Readonly<Record<DirFileType, number>> = {
-  unknown: 0, fifo: 1, chardev: 2, dir: 4, blockdev: 6, file: 8, symlink: 10, socket: 12,
+  unknown: 0, fifo: 1, chr: 2, dir: 4, blk: 6, reg: 8, lnk: 10, sock: 12,
 };
 
 /** get_dtype(): types past EXT4_FT_MAX, or any type without the filetype feature, are unknown. */
