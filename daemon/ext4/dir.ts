@@ -12,7 +12,7 @@ import { FsContext, InodeInfo, EXT4_CASEFOLD_FL, EXT4_INLINE_DATA_FL } from './c
 import { CorruptError, ChecksumError, Errno, FsError, Where } from './errors.js';
 import { bytesEqual, casefoldName, ciMatcher, foldIsExact, EXT4_ENC_STRICT_MODE_FL, EXT4_ENC_UTF8_12_1 } from './casefold.js';
 import {
-  BadDxError, ReadDirBlock, currentLeaf, dxProbe, hashInDirent, isDx, isDxInternalNode, nextLeaf,
+  BadDxError, ReadDirBlock, currentLeaf, dxProbe, hashInDirent, hashSignednessKnown, isDx, isDxInternalNode, nextLeaf,
   recLenFromDisk, verifyDxCsum,
 } from './htree.js';
 
@@ -240,7 +240,10 @@ export function lookup(ctx: FsContext, dir: InodeInfo, name: Uint8Array, read: R
   if (isDx(ctx, dir)) {
     try {
       const r = dxFind(ctx, dir, nm, nblocks, read);
-      if (r !== null || nm.indexMissFinal) return r;
+      // Signed and unsigned hashes differ only on bytes >= 0x80: if the context does not
+      // say which one the image uses, a miss on such a name is confirmed linearly.
+      const final = nm.indexMissFinal && (hashSignednessKnown(ctx) || nm.hashName.every((c) => c < 0x80));
+      if (r !== null || final) return r;
     } catch (e) {
       if (!(e instanceof BadDxError)) throw e;
     }

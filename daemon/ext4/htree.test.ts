@@ -137,6 +137,22 @@ describe('htree structures', () => {
   });
 });
 
+describe('hash signedness', () => {
+  test('a wrong signedness misses high-bit names in the index; unknown signedness confirms linearly', () => {
+    const hi = enc.encode('zé-not-there-but-high-bit');
+    const wrong = { ...ctx, hashUnsigned: false } as FsContext;
+    // The index walk under the wrong flavour reads few blocks; unknown signedness scans all.
+    const log: number[] = [];
+    expect(lookup(wrong, dir, hi, (l) => { log.push(l); return base(l); })).toBeNull();
+    expect(log.length).toBeLessThanOrEqual(4);
+    const unknown = { ...ctx } as FsContext & { hashUnsigned?: boolean };
+    delete unknown.hashUnsigned;
+    const log2: number[] = [];
+    expect(lookup(unknown, dir, hi, (l) => { log2.push(l); return base(l); })).toBeNull();
+    expect(log2.length).toBeGreaterThan(nblocks / 2);
+  });
+});
+
 describe('dx_probe rejections that fall back to a linear scan (BadDxError)', () => {
   test('unrecognised hash version', () => expectBadDx(patched({ 0: (b) => { b[28] = 3; } }), /unrecognised hash version/));
   test('siphash without hashes in dirents', () => expectBadDx(patched({ 0: (b) => { b[28] = 6; } }), /siphash if and only if/));

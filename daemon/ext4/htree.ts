@@ -70,6 +70,11 @@ export function hashUnsigned(ctx: FsContext): boolean {
   return (ctx as FsContext & { readonly hashUnsigned?: boolean }).hashUnsigned === true;
 }
 
+/** Whether the context says which char signedness the hashes use (FsContext.hashUnsigned). */
+export function hashSignednessKnown(ctx: FsContext): boolean {
+  return typeof (ctx as FsContext & { readonly hashUnsigned?: boolean }).hashUnsigned === 'boolean';
+}
+
 function hasCsum(ctx: FsContext): boolean {
   return ctx.features.has('metadata_csum');
 }
