@@ -1,6 +1,6 @@
 // The few POSIX calls extract needs that Node lacks (lsetxattr, mknod, utimensat with
-// nanoseconds), from the project's native addon. Paths are raw bytes: on-disk names need
-// not be UTF-8.
+// nanoseconds), from the project's native addon. Paths and names are raw bytes: on-disk
+// names need not be UTF-8.
 
 import { loadNative, type Native } from '../../helper/native.js';
 import type { Timespec } from '../ext4/api.js';
@@ -17,14 +17,8 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 export function loadPosix(): PosixExtras {
   const n: Native = loadNative();
   return {
-    lsetxattr: (p, name, value) => n.lsetxattr(pathArg(p), name.toString('latin1') === name.toString() ? name.toString() : name.toString(), value, 0),
-    mknod: (p, mode, major, minor) => n.mknodat(AT_FDCWD, pathArg(p), mode, major, minor),
-    lutimens: (p, a, m) => n.utimensat(AT_FDCWD, pathArg(p), a.sec, a.nsec, m.sec, m.nsec, AT_SYMLINK_NOFOLLOW),
+    lsetxattr: (p, name, value) => n.lsetxattr(p, name, value, 0),
+    mknod: (p, mode, major, minor) => n.mknodat(AT_FDCWD, p, mode, major, minor),
+    lutimens: (p, a, m) => n.utimensat(AT_FDCWD, p, a.sec, a.nsec, m.sec, m.nsec, AT_SYMLINK_NOFOLLOW),
   };
-}
-
-function pathArg(p: Buffer): string {
-  const s = p.toString('utf8');
-  if (!Buffer.from(s, 'utf8').equals(p)) throw new Error('path is not valid UTF-8: the native layer takes UTF-8 paths');
-  return s;
 }

@@ -24,6 +24,8 @@ export interface FsContext {
   readonly firstDataBlock: number;
   readonly inodesCount: number;
   readonly inodesPerGroup: number;
+  /** s_first_ino: the first non-reserved inode (11 on rev 0). */
+  readonly firstIno?: number;
   readonly inodeSize: number;
   /** log2(blocks per cluster); 0 unless bigalloc. */
   readonly clusterBits: number;

@@ -164,6 +164,7 @@ export class Ext4Fs {
       fsUuid: sb.uuid,
       fsBlocksCount: sb.blocksCount,
       needsRecovery: true,
+      fsInodeSize: sb.inodeSize,
       journalInode: ino,
     });
     core.installOverlay(res.overlay);

@@ -2,7 +2,8 @@
 // hard timeout (a sync hang in the engine cannot be interrupted in-process).
 
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, writeSync, createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CorpusLine } from './corpus-walk.js';
@@ -20,6 +21,38 @@ export interface RunOutcome extends CorpusLine {
 export function corpusImages(): string[] {
   if (!existsSync(CORPUS)) return [];
   return readdirSync(CORPUS).filter((f) => f.endsWith('.img.gz') || f.endsWith('.img')).sort().map((f) => join(CORPUS, f));
+}
+
+export const CORPUS_CACHE = process.env.EXT4BOX_CORPUS_CACHE ?? join(REPO, '.cache/corpus');
+
+/**
+ * Decompresses a corpus image once into the cache as a sparse file (most of these images
+ * are mostly zeros), so each walk opens a path: memory then measures the engine, not a
+ * gunzipped copy of the image.
+ */
+export async function preparedImage(gz: string): Promise<string> {
+  if (!gz.endsWith('.gz')) return gz;
+  const out = join(CORPUS_CACHE, gz.split('/').pop()!.replace(/\.gz$/, ''));
+  if (existsSync(out)) return out;
+  mkdirSync(CORPUS_CACHE, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  let pos = 0;
+  try {
+    for await (const chunk of createReadStream(gz).pipe(createGunzip())) {
+      const b = chunk as Buffer;
+      for (let off = 0; off < b.length; off += 4096) {
+        const piece = b.subarray(off, Math.min(off + 4096, b.length));
+        if (piece.some((x) => x !== 0)) writeSync(fd, piece, 0, piece.length, pos);
+        pos += piece.length;
+      }
+    }
+    ftruncateSync(fd, pos);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, out);
+  return out;
 }
 
 export function walkOne(image: string, timeoutMs: number, walkMs: number): Promise<RunOutcome> {
@@ -54,7 +87,8 @@ export async function walkMany(images: string[], parallel: number, timeoutMs: nu
   const worker = async () => {
     while (next < images.length) {
       const i = next++;
-      out[i] = await walkOne(images[i], timeoutMs, walkMs);
+      const path = await preparedImage(images[i]);
+      out[i] = { ...(await walkOne(path, timeoutMs, walkMs)), image: images[i] };
       onDone?.(out[i]);
     }
   };

@@ -43,6 +43,7 @@ export function openRawImage(path: string): RawImage {
     firstDataBlock,
     inodesCount: u32(0x00),
     inodesPerGroup,
+    firstIno: u32(0x4c) === 1 ? u32(0x54) : 11,
     inodeSize,
     clusterBits: (roCompat & RO_COMPAT.bigalloc) ? u32(0x1c) - u32(0x18) : 0,
     features,
