@@ -8,7 +8,7 @@ import { FsContext, InodeInfo, EXT4_EXTENTS_FL, S_IFMT, S_IFREG, S_IFDIR } from 
 import { ChecksumError, CorruptError, FsError, IncompatibleError, IoError } from './errors.js';
 import {
   ext4_extent, ext4_extent_header, ext4_extent_idx, ext4_extent_tail, extentLookup, extentRuns,
-  checkExtentTree, extentCacheOf, extentDepth, setExtentBlockCsum, Mapping, EXT_LBLK_LIMIT,
+  checkExtentTree, extentCacheOf, extentDepth, setExtentBlockCsum, Mapping, EXT_LBLK_LIMIT, ExtentCache,
 } from './extent.js';
 import { indirectRuns } from './indirect.js';
 import { bmap, mapRange, readRangeSync, seekData, seekHole } from './filemap.js';
@@ -176,6 +176,31 @@ describe('extent trees on mkfs-built images', () => {
     extentCacheOf(ctx).invalidate(inode.ino);
     extentLookup(ctx, inode, 10);
     expect(reads).toBe(6);
+  });
+
+  test('the cache is bounded: LRU inodes go first, then the current one starts over', () => {
+    const raw = openRawImage(img4);
+    const d2 = raw.inode(inoOf(img4, '/d2'));
+    const d1 = raw.inode(inoOf(img4, '/d1'));
+    const c = extentCacheOf(raw.ctx);
+    c.clear();
+    for (const m of extentRuns(raw.ctx, d2, 0, EXT_LBLK_LIMIT)) void m;
+    expect(c.size).toBeGreaterThanOrEqual(2000);
+    expect(c.size).toBeLessThan(2000 + 40);
+    c.invalidate(d2.ino);
+    expect(c.size).toBe(0);
+    const small = new ExtentCache(800);
+    const leaf = (n: number, lo: number) => ({ lo, hi: lo + 10 * n, extents: Array.from({ length: n }, (_, i) => ({ lblk: lo + 10 * i, len: 1, pblk: 5000 + i, unwritten: false })) });
+    small.add(d1, leaf(300, 0));
+    small.add(d2, leaf(300, 0));
+    expect(small.size).toBe(602);
+    small.add(d2, leaf(300, 3000)); // over 800: d1 (least recent) is evicted
+    expect(small.size).toBe(602);
+    expect(small.find(d1, 0)).toBeUndefined();
+    expect(small.find(d2, 3005)?.lo).toBe(3000);
+    small.add(d2, leaf(300, 6000)); // d2 alone is over: it starts over
+    expect(small.size).toBe(0);
+    expect(small.find(d2, 0)).toBeUndefined();
   });
 
   describe('one test per corruption reason', () => {

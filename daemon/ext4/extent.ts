@@ -229,9 +229,10 @@ function searchLast<T extends { lblk: number }>(a: readonly T[], x: number): num
 
 /**
  * The leaf whose span holds `lblk` (< 2^32), descending from the root by binary search per
- * level. Blocks before a root's first index entry form a leaf-less hole span.
+ * level. Blocks before a root's first index entry form a leaf-less hole span. Index nodes
+ * come from `cache` when it holds them parsed for the same (block, depth, span).
  */
-function walkToLeaf(ctx: FsContext, inode: InodeInfo, lblk: number, budget: WalkBudget): Leaf {
+function walkToLeaf(ctx: FsContext, inode: InodeInfo, lblk: number, budget: WalkBudget, cache?: InodeLeaves): Leaf {
   let node = parseRoot(ctx, inode);
   let lo = 0;
   let hi = EXT_LBLK_LIMIT;
@@ -242,12 +243,19 @@ function walkToLeaf(ctx: FsContext, inode: InodeInfo, lblk: number, budget: Walk
     if (i < 0) return { lo, hi: idx[0].lblk, extents: [] };
     const childLo = idx[i].lblk;
     const childHi = i + 1 < idx.length ? idx[i + 1].lblk : hi;
-    if (--budget.nodes < 0) {
-      throw new CorruptError('extent', 'walk budget exhausted', { inode: inode.ino, lblk }, 'nodes', DEFAULT_WALK_NODES);
-    }
     const child = idx[i].child;
-    const bytes = ctx.readBlock(child, 'extent_block', { inode: inode.ino, block: child });
-    node = parseExtentNode(ctx, inode, bytes, node.depth - 1, childLo, childHi, child);
+    const depth = node.depth - 1;
+    const known = cache?.nodes.get(child);
+    if (known && known.depth === depth && known.lo === childLo && known.hi === childHi) {
+      node = { depth, index: known.index };
+    } else {
+      if (--budget.nodes < 0) {
+        throw new CorruptError('extent', 'walk budget exhausted', { inode: inode.ino, lblk }, 'nodes', DEFAULT_WALK_NODES);
+      }
+      const bytes = ctx.readBlock(child, 'extent_block', { inode: inode.ino, block: child });
+      node = parseExtentNode(ctx, inode, bytes, depth, childLo, childHi, child);
+      if (cache && 'index' in node) cache.addNode(child, depth, childLo, childHi, node.index);
+    }
     lo = childLo;
     hi = childHi;
   }
@@ -269,54 +277,135 @@ function mapInLeaf(leaf: Leaf, lblk: number): Mapping {
 
 // ---- the per-inode leaf cache ---------------------------------------------------------
 
-const CACHE_INODES = 256;
-const CACHE_LEAVES_PER_INODE = 64;
+/** Cached entries (extents + index entries) across all inodes of one filesystem. */
+const CACHE_MAX_ENTRIES = 1 << 18; // ~16 MiB of small objects at worst
+const CACHE_MAX_LEAVES = 1024; // per inode; 1024 full 4 KiB leaves map >= 1.3 GiB
+const CACHE_MAX_NODES = 64; // index nodes per inode
 
-interface InodeLeaves { generation: number; root: Uint8Array; leaves: Leaf[] }
+interface CachedIndex { depth: number; lo: number; hi: number; index: IndexEntry[] }
+
+/** One inode's validated leaves (sorted by span, disjoint) and parsed index nodes. */
+class InodeLeaves {
+  readonly leaves: Leaf[] = [];
+  readonly nodes = new Map<FsBlock, CachedIndex>();
+  entries = 0;
+  constructor(readonly generation: number, readonly root: Uint8Array) {}
+
+  fresh(inode: InodeInfo): boolean {
+    return this.generation === inode.generation && sameBytes(this.root, inode.iBlock);
+  }
+
+  find(lblk: number): Leaf | undefined {
+    if (this.leaves.length === 0) return undefined;
+    const i = searchLast(this.spans(), lblk);
+    if (i < 0) return undefined;
+    const l = this.leaves[i];
+    return lblk < l.hi ? l : undefined;
+  }
+
+  private spanCache: Array<{ lblk: number }> | null = null;
+  private spans(): Array<{ lblk: number }> {
+    if (!this.spanCache) this.spanCache = this.leaves.map((l) => ({ lblk: l.lo }));
+    return this.spanCache;
+  }
+
+  addLeaf(leaf: Leaf): number {
+    let added = leaf.extents.length + 1;
+    if (this.leaves.length >= CACHE_MAX_LEAVES) added -= this.clearLeaves();
+    const i = searchLast(this.spans(), leaf.lo);
+    // Spans of one consistent tree never overlap; a duplicate (same lo) is replaced.
+    if (i >= 0 && this.leaves[i].lo === leaf.lo) {
+      added -= this.leaves[i].extents.length + 1;
+      this.leaves[i] = leaf;
+    } else {
+      this.leaves.splice(i + 1, 0, leaf);
+    }
+    this.spanCache = null;
+    this.entries += added;
+    return added;
+  }
+
+  addNode(block: FsBlock, depth: number, lo: number, hi: number, index: IndexEntry[]): number {
+    let added = index.length + 1;
+    if (this.nodes.size >= CACHE_MAX_NODES) {
+      for (const n of this.nodes.values()) added -= n.index.length + 1;
+      this.nodes.clear();
+    }
+    const old = this.nodes.get(block);
+    if (old) added -= old.index.length + 1;
+    this.nodes.set(block, { depth, lo, hi, index });
+    this.entries += added;
+    return added;
+  }
+
+  private clearLeaves(): number {
+    let n = 0;
+    for (const l of this.leaves) n += l.extents.length + 1;
+    this.leaves.length = 0;
+    this.spanCache = null;
+    this.entries -= n;
+    return n;
+  }
+}
 
 /**
- * Validated leaves per inode, so sequential 1 MiB reads do not re-walk the tree. Bounded
- * (inodes x leaves, each leaf <= 340 extents at 4 KiB). An entry is dropped when the
- * inode's root bytes or generation change; the write path must also call invalidate(ino)
- * when it rewrites a node below the root.
+ * Validated leaves and index nodes per inode, so sequential 1 MiB reads do not re-walk the
+ * tree. Bounded in total entries (LRU by inode). An inode's entry is dropped when its root
+ * bytes or generation change; the write path must also call invalidate(ino) whenever it
+ * rewrites a node below the root.
  */
 export class ExtentCache {
   private readonly map = new Map<number, InodeLeaves>();
+  private total = 0;
+  constructor(private readonly maxEntries = CACHE_MAX_ENTRIES) {}
 
-  invalidate(ino: number): void { this.map.delete(ino); }
-  clear(): void { this.map.clear(); }
+  invalidate(ino: number): void {
+    const e = this.map.get(ino);
+    if (e) { this.total -= e.entries; this.map.delete(ino); }
+  }
+  clear(): void { this.map.clear(); this.total = 0; }
+  get size(): number { return this.total; }
+
+  /** The inode's fresh entry (LRU-touched), or undefined; `create` makes one. */
+  entry(inode: InodeInfo, create: boolean): InodeLeaves | undefined {
+    let e = this.map.get(inode.ino);
+    if (e && !e.fresh(inode)) { this.invalidate(inode.ino); e = undefined; }
+    if (e) { this.map.delete(inode.ino); this.map.set(inode.ino, e); return e; }
+    if (!create) return undefined;
+    e = new InodeLeaves(inode.generation, inode.iBlock.slice(0, ROOT_BYTES));
+    this.map.set(inode.ino, e);
+    return e;
+  }
 
   find(inode: InodeInfo, lblk: number): Leaf | undefined {
-    const e = this.map.get(inode.ino);
-    if (!e) return undefined;
-    if (e.generation !== inode.generation || !sameBytes(e.root, inode.iBlock)) {
-      this.map.delete(inode.ino);
-      return undefined;
-    }
-    // LRU: re-insert on hit.
-    this.map.delete(inode.ino);
-    this.map.set(inode.ino, e);
-    for (let i = e.leaves.length - 1; i >= 0; i--) {
-      const l = e.leaves[i];
-      if (l.lo <= lblk && lblk < l.hi) return l;
-    }
-    return undefined;
+    return this.entry(inode, false)?.find(lblk);
   }
 
   add(inode: InodeInfo, leaf: Leaf): void {
-    let e = this.map.get(inode.ino);
-    if (e && (e.generation !== inode.generation || !sameBytes(e.root, inode.iBlock))) e = undefined;
-    if (!e) {
-      e = { generation: inode.generation, root: inode.iBlock.slice(0, ROOT_BYTES), leaves: [] };
-      this.map.delete(inode.ino);
-      if (this.map.size >= CACHE_INODES) {
-        const oldest = this.map.keys().next();
-        if (!oldest.done) this.map.delete(oldest.value);
-      }
-      this.map.set(inode.ino, e);
+    const e = this.entry(inode, true)!;
+    this.total += e.addLeaf(leaf);
+    this.trim(e);
+  }
+
+  /** Accounts entries added to `e` directly (index nodes) and trims. */
+  account(e: InodeLeaves, added: number): void {
+    this.total += added;
+    this.trim(e);
+  }
+
+  private trim(keep: InodeLeaves): void {
+    for (const [ino, e] of this.map) {
+      if (this.total <= this.maxEntries) return;
+      if (e === keep) continue;
+      this.total -= e.entries;
+      this.map.delete(ino);
     }
-    if (e.leaves.length >= CACHE_LEAVES_PER_INODE) e.leaves.shift();
-    e.leaves.push(leaf);
+    if (this.total > this.maxEntries) { // one inode alone: start it over
+      this.total -= keep.entries;
+      keep.leaves.length = 0;
+      keep.nodes.clear();
+      keep.entries = 0;
+    }
   }
 }
 
@@ -336,11 +425,15 @@ export function extentCacheOf(ctx: FsContext): ExtentCache {
 }
 
 function leafFor(ctx: FsContext, inode: InodeInfo, lblk: number, budget: WalkBudget, useCache: boolean): Leaf {
-  const cache = useCache ? extentCacheOf(ctx) : undefined;
-  const hit = cache?.find(inode, lblk);
+  if (!useCache) return walkToLeaf(ctx, inode, lblk, budget);
+  const cache = extentCacheOf(ctx);
+  const e = cache.entry(inode, true)!;
+  const hit = e.find(lblk);
   if (hit) return hit;
-  const leaf = walkToLeaf(ctx, inode, lblk, budget);
-  cache?.add(inode, leaf);
+  const before = e.entries;
+  const leaf = walkToLeaf(ctx, inode, lblk, budget, e);
+  cache.account(e, e.entries - before); // index nodes added during the walk
+  cache.add(inode, leaf);
   return leaf;
 }
 
