@@ -25,7 +25,7 @@ export interface FsContext {
   readonly inodesCount: number;
   readonly inodesPerGroup: number;
   /** s_first_ino: the first non-reserved inode (11 on rev 0). */
-  readonly firstIno?: number;
+  readonly firstIno: number;
   readonly inodeSize: number;
   /** log2(blocks per cluster); 0 unless bigalloc. */
   readonly clusterBits: number;

@@ -8,12 +8,14 @@ import { BlockDevice } from './device.js';
 import { Ext4Core, openFs } from './mount.js';
 import { openPartition } from './partition.js';
 import { Inode, EXT4_JOURNAL_INO } from './inode.js';
-import { FsContext, InodeInfo, S_IFDIR, S_IFMT, EXT4_INLINE_DATA_FL } from './context.js';
+import { FsContext, InodeInfo, S_IFDIR, S_IFMT, EXT4_INLINE_DATA_FL, EXT4_EA_INODE_FL, EXT4_EXTENTS_FL } from './context.js';
+import { checkExtentRoot } from './extent.js';
+import { findInlineData } from './inline.js';
 import { CorruptError, Errno, FsError, IncompatibleError } from './errors.js';
 import { Segment, mapRange, readRangeSync, seekData, seekHole, bmap as fileBmap, fileRuns } from './filemap.js';
 import { inlineArea, inlineData } from './inline.js';
 import { lookup as dirLookup, readdir as dirReaddir, DirFileType } from './dir.js';
-import { EaInodeReader, getXattr, listXattrNames } from './xattr.js';
+import { EaInodeReader, getXattr, listXattrNames, readIbody } from './xattr.js';
 import { iBlocks512, readSymlink } from './symlink.js';
 import { locateJournal, checkJournalInode } from './journal/locate.js';
 import { recoverJournal, RecoveryInfo } from './journal/recovery.js';
@@ -70,7 +72,10 @@ export function openImage(source: string | number | Uint8Array, opts: OpenImageO
 }
 
 export class Ext4Fs {
-  private readonly inodes = new Map<number, Inode>();
+  // Two generations instead of an LRU: a hit in `young` costs one Map.get, a hit in `old`
+  // promotes; when `young` fills, it becomes `old`. No delete+set churn on the hot path.
+  private young = new Map<number, Inode>();
+  private old = new Map<number, Inode>();
   private readonly inodeCacheMax: number;
   private readonly capSysAdmin: boolean;
   private readonly ea: EaInodeReader;
@@ -83,7 +88,8 @@ export class Ext4Fs {
     this.inodeCacheMax = opts.inodeCacheEntries ?? 8192;
     this.capSysAdmin = opts.capSysAdmin ?? (process.geteuid?.() === 0);
     this.ea = {
-      inode: (ino: number) => this.inode(ino).info,
+      // EA inodes are read past the cache and past igetChecks (EXT4_IGET_EA_INODE).
+      inode: (ino: number) => this.core.readInode(ino).info,
       read: (info: InodeInfo, size: number) => readRangeSync(this.ctx, info, 0, size, inlineData),
       csumSeed: this.core.sb.csumSeed ?? undefined,
     };
@@ -178,19 +184,37 @@ export class Ext4Fs {
 
   /** The validated inode `ino` (bounded cache; the image is read-only to us). */
   inode(ino: number): Inode {
-    const hit = this.inodes.get(ino);
-    if (hit) {
-      this.inodes.delete(ino);
-      this.inodes.set(ino, hit);
-      return hit;
+    const y = this.young.get(ino);
+    if (y) return y;
+    let inode = this.old.get(ino);
+    if (!inode) {
+      inode = this.core.readInode(ino);
+      this.igetChecks(inode);
     }
-    const inode = this.core.readInode(ino);
-    if (this.inodes.size >= this.inodeCacheMax) {
-      const oldest = this.inodes.keys().next().value;
-      if (oldest !== undefined) this.inodes.delete(oldest);
+    if (this.young.size >= this.inodeCacheMax / 2) {
+      this.old = this.young;
+      this.young = new Map();
     }
-    this.inodes.set(ino, inode);
+    this.young.set(ino, inode);
     return inode;
+  }
+
+  /**
+   * What ext4_iget checks beyond the inode itself, so damage there makes the whole inode
+   * unreadable as on a kernel mount: an EA inode reached as a file, the extent root, the
+   * in-inode xattr area (ext4_iget_extra_inode) and the inline data entry.
+   */
+  private igetChecks(inode: Inode): void {
+    const info = inode.info;
+    if (info.flags & EXT4_EA_INODE_FL) {
+      throw new CorruptError('inode', 'unexpected EA_INODE flag', { inode: inode.ino }, 'i_flags', info.flags);
+    }
+    const t = inode.type;
+    if ((info.flags & EXT4_EXTENTS_FL) && (t === 'file' || t === 'dir' || (t === 'symlink' && !inode.isFastSymlink))) {
+      checkExtentRoot(this.ctx, info);
+    }
+    if (this.ctx.inodeSize > 128) readIbody(this.ctx, info);
+    if (info.flags & EXT4_INLINE_DATA_FL) findInlineData(this.ctx, info);
   }
 
   stat(ino: number): Stat {
@@ -581,7 +605,8 @@ export class Ext4Fs {
   }
 
   close(): void {
-    this.inodes.clear();
+    this.young.clear();
+    this.old.clear();
     this.core.close();
   }
 }

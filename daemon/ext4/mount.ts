@@ -122,6 +122,7 @@ export class Ext4Core {
       firstDataBlock: sb.firstDataBlock,
       inodesCount: sb.inodesCount,
       inodesPerGroup: sb.inodesPerGroup,
+      firstIno: sb.firstIno,
       inodeSize: sb.inodeSize,
       clusterBits: sb.clusterBits,
       features: sb.features,
