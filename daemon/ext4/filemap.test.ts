@@ -345,5 +345,9 @@ describe('other block sizes and layouts', () => {
     expect(bmap(raw.ctx, inode, 0)).toBe(0);
     expect(seekData(raw.ctx, inode, 3)).toBe(3);
     expect(seekHole(raw.ctx, inode, 3)).toBe(13);
+    const mnt = mountRo(img, 'inl-mnt');
+    expect(ourSeek(raw.ctx, inode, [0, 3, 12, 13, 20])).toEqual(kernelSeek(join(mnt, 'tiny'), [0, 3, 12, 13, 20]));
+    expect(readFileSync(join(mnt, 'tiny')).toString()).toBe('inline bytes!');
+    umount(mnt);
   });
 });
