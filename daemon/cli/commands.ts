@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { openImage, type Ext4Fs } from '../ext4/fs.js';
 import { FsError } from '../ext4/errors.js';
-import { describeError, UsageError } from './errors.js';
+import { CliError, describeError, UsageError } from './errors.js';
 import { displayName, isoTime, jsonName, lsTime, modeString, printJson, printKv, statJson, strictUtf8 } from './output.js';
 import type { FsInfo, Stat } from '../ext4/api.js';
 
@@ -33,7 +33,7 @@ export function openFromOptions(image: string, o: ImageOptions): Ext4Fs {
     statSync(image);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot open ${image}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`);
+    throw new CliError(`cannot open ${image}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`);
   }
   return openImage(image, { offset, partition, replayJournal: o.journal !== false });
 }

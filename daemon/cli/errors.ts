@@ -4,6 +4,14 @@
 import { CorruptError, FsError, IncompatibleError, IoError } from '../ext4/errors.js';
 import { sanitize } from '../util/log.js';
 
+/** A failure the user can act on (missing image...): one line, exit 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
