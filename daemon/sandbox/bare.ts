@@ -1,0 +1,187 @@
+// The `bare` runtime: no container engine. A launcher chain of util-linux tools, started by the
+// (root) supervisor with the hand-off fds at 3/4/5, builds the sandbox before node runs:
+//   unshare --mount --pid --net --ipc --uts --fork --kill-child   (host userns, as root)
+//     sh: tmpfs root; code bind-mounted read-only at its host paths; fresh /proc; rlimits;
+//         tmpfs remounted read-only; pivot_root; old root detached
+//     setpriv: uid/gid 65534, no groups, empty bounding/inheritable sets, no_new_privs
+//       unshare --user --map-current-user   (a user namespace owned by 65534, created last:
+//                                           a userns needs a single-threaded creator, so never node)
+//         node <server> — which then loads deploy/seccomp.json on itself (policy.ts confineSelf).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerLink } from '../../helper/mount.js';
+import { codeRoot, SandboxError, SERVER_GID, SERVER_UID } from './policy.js';
+
+export interface BareOptions {
+  /** The server's argv after node (script path first); must lie inside a bound path. */
+  args: string[];
+  /** Extra environment for the server (PATH and EXT4BOX_HANDOFF_FD are set here). */
+  env?: Record<string, string>;
+  /** Read-only paths visible in the sandbox besides node, its libraries and the code. */
+  extraPaths?: string[];
+  /** RLIMIT_AS in bytes (default 2 GiB: node 20 runs in 1 GiB of address space). */
+  addressSpace?: number;
+  /** RLIMIT_NOFILE (default 256) and RLIMIT_NPROC (default 512: counts threads of every uid-65534 task). */
+  nofile?: number;
+  nproc?: number;
+  /** Where the server's stderr goes (default: inherited). */
+  stderr?: 'inherit' | 'pipe';
+}
+
+export interface BareSandbox {
+  kind: 'bare';
+  link: Extract<ServerLink, { kind: 'start' }>;
+  /** The launcher (outer unshare) once started. */
+  child(): ChildProcess | undefined;
+  /** The node server's pid in the host pid namespace, once it runs (undefined before). */
+  serverPid(): number | undefined;
+  /** SIGKILLs the launcher (--kill-child takes the server with it) and removes the root dir. */
+  stop(): void;
+}
+
+const TOOLS = ['unshare', 'setpriv', 'umount'];
+
+function which(tool: string): string {
+  for (const d of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = join(d, tool);
+    if (d && existsSync(p)) return realpathSync(p);
+  }
+  throw new SandboxError('bare', `${tool} (util-linux) not found in PATH`);
+}
+
+/** The shared libraries an ELF file loads, by ldd (resolved to real files, plus the symlinks
+ *  the loader will follow). Empty for non-ELF files. */
+export function sharedLibraries(file: string): string[] {
+  const r = spawnSync('ldd', [file], { encoding: 'utf8', timeout: 10000 });
+  if (r.status !== 0) return [];
+  const out = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+    if (!m) continue;
+    out.add(m[1]);
+    try { out.add(realpathSync(m[1])); } catch { /* listed but absent: the loader will fail loudly */ }
+  }
+  return [...out];
+}
+
+/** Everything the sandbox shows, read-only: node + libraries, the launcher's tail tools, the code. */
+export function barePaths(extra: string[] = []): string[] {
+  const root = codeRoot();
+  const bins = [realpathSync(process.execPath), ...TOOLS.map(which)];
+  const paths = new Set<string>();
+  for (const b of bins) {
+    paths.add(b);
+    for (const l of sharedLibraries(b)) paths.add(l);
+  }
+  for (const rel of ['package.json', 'dist', 'deploy', join('build', 'Release'), 'node_modules']) {
+    const p = join(root, rel);
+    if (existsSync(p)) paths.add(realpathSync(p));
+  }
+  const addon = join(root, 'build', 'Release', 'ext4box_native.node');
+  if (existsSync(addon)) for (const l of sharedLibraries(addon)) paths.add(l);
+  for (const p of extra) paths.add(realpathSync(p));
+  // A path under another bound directory needs no mount of its own.
+  const sorted = [...paths].sort();
+  return sorted.filter((p) => !sorted.some((q) => q !== p && p.startsWith(`${q}/`) && statSync(q).isDirectory()));
+}
+
+function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function int(name: string, v: number | undefined, dflt: number): number {
+  const x = v ?? dflt;
+  if (!Number.isSafeInteger(x) || x <= 0) throw new SandboxError('bare', `bad ${name} ${x}`);
+  return x;
+}
+
+/** The launcher's shell script (runs as root inside the new mount/pid/net/ipc/uts namespaces). */
+export function launcherScript(root: string, paths: string[], argv: string[], lim: { as: number; nofile: number; nproc: number }): string {
+  const binds = paths.map((p) => `bind ${q(p)}`).join('\n');
+  return `set -eu
+R=${q(root)}
+mount -t tmpfs -o size=4m,mode=0755,nosuid,nodev ext4box-root "$R"
+bind() {
+  if [ -d "$1" ]; then mkdir -p "$R$1"; else mkdir -p "$R$(dirname "$1")"; : > "$R$1"; fi
+  mount --bind "$1" "$R$1"
+  mount -o remount,bind,ro,nosuid,nodev "$R$1"
+}
+${binds}
+mkdir -p "$R/proc" "$R/tmp" "$R/.old"
+mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
+mount -o remount,ro "$R"
+prlimit --pid $$ --as=${lim.as}:${lim.as} --nofile=${lim.nofile}:${lim.nofile} --nproc=${lim.nproc}:${lim.nproc} --core=0:0
+cd "$R"
+pivot_root . .old
+cd /
+umount -l /.old
+exec setpriv --reuid=${SERVER_UID} --regid=${SERVER_GID} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- \\
+  unshare --user --map-current-user -- ${argv.map(q).join(' ')}
+`;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try { tasks = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (/^\d+$/.test(c)) out.push(Number(c));
+    } catch { /* task gone */ }
+  }
+  return out;
+}
+
+/** Prepares a bare sandbox; the helper calls link.start() with the fds when it is time. */
+export function bareSandbox(opts: BareOptions): BareSandbox {
+  if (process.geteuid?.() !== 0) throw new SandboxError('bare', 'the bare sandbox is built by root (mount, pid and net namespaces)');
+  if (opts.args.length === 0) throw new SandboxError('bare', 'no server script given');
+  const lim = { as: int('addressSpace', opts.addressSpace, 2 * 1024 ** 3), nofile: int('nofile', opts.nofile, 256), nproc: int('nproc', opts.nproc, 512) };
+  const paths = barePaths(opts.extraPaths);
+  const node = realpathSync(process.execPath);
+  let proc: ChildProcess | undefined;
+  let root: string | undefined;
+  const link: BareSandbox['link'] = {
+    kind: 'start',
+    start(fds) {
+      root = mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
+      const script = launcherScript(root, paths, [node, ...opts.args], lim);
+      proc = spawn(which('unshare'), [
+        '--mount', '--pid', '--net', '--ipc', '--uts', '--fork', '--kill-child', '--propagation', 'private',
+        '--', '/bin/sh', '-c', script, 'ext4box-bare',
+      ], {
+        stdio: ['ignore', 'inherit', opts.stderr ?? 'inherit', fds.fuse, fds.image, fds.control],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}), EXT4BOX_HANDOFF_FD: '5', EXT4BOX_SANDBOX: 'bare' },
+        detached: true,
+      });
+      proc.on('error', () => { /* seen by the helper as a hang-up of the control socket */ });
+      return { fuseFd: 3, imageFd: 4, pid: proc.pid };
+    },
+  };
+  return {
+    kind: 'bare',
+    link,
+    child: () => proc,
+    serverPid() {
+      // launcher (unshare, host pid ns) → its forked child, which exec'd its way to node.
+      if (!proc?.pid) return undefined;
+      for (const c of childrenOf(proc.pid)) {
+        try { if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'node') return c; } catch { /* gone */ }
+      }
+      return undefined;
+    },
+    stop() {
+      if (proc?.pid && proc.exitCode === null && proc.signalCode === null) {
+        try { process.kill(proc.pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      if (root) {
+        // Only an empty dir on the host: the tmpfs lived in the sandbox's own mount namespace.
+        try { rmdirSync(root); } catch { /* busy until the launcher is reaped */ }
+      }
+    },
+  };
+}
+
