@@ -35,6 +35,8 @@ export interface FsContext {
   /** s_hash_seed words and default hash version, for htree. */
   readonly hashSeed: Uint32Array;
   readonly defHashVersion: number;
+  /** s_flags EXT2_FLAGS_UNSIGNED_HASH: dir hashes treat name bytes as unsigned chars. */
+  readonly hashUnsigned: boolean;
   /** The encoding flags if casefold; null otherwise. */
   readonly casefold: { encoding: number; flags: number } | null;
 

@@ -145,8 +145,9 @@ describe('hash signedness', () => {
     const log: number[] = [];
     expect(lookup(wrong, dir, hi, (l) => { log.push(l); return base(l); })).toBeNull();
     expect(log.length).toBeLessThanOrEqual(4);
-    const unknown = { ...ctx } as FsContext & { hashUnsigned?: boolean };
-    delete unknown.hashUnsigned;
+    const loose: Record<string, unknown> = { ...ctx };
+    delete loose.hashUnsigned;
+    const unknown = loose as unknown as FsContext;
     const log2: number[] = [];
     expect(lookup(unknown, dir, hi, (l) => { log2.push(l); return base(l); })).toBeNull();
     expect(log2.length).toBeGreaterThan(nblocks / 2);

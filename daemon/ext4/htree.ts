@@ -67,12 +67,12 @@ export function isDx(ctx: FsContext, dir: InodeInfo): boolean {
 
 /** s_flags EXT2_FLAGS_UNSIGNED_HASH, when the context carries it (default: signed, as x86). */
 export function hashUnsigned(ctx: FsContext): boolean {
-  return (ctx as FsContext & { readonly hashUnsigned?: boolean }).hashUnsigned === true;
+  return ctx.hashUnsigned === true;
 }
 
 /** Whether the context says which char signedness the hashes use (FsContext.hashUnsigned). */
 export function hashSignednessKnown(ctx: FsContext): boolean {
-  return typeof (ctx as FsContext & { readonly hashUnsigned?: boolean }).hashUnsigned === 'boolean';
+  return typeof ctx.hashUnsigned === 'boolean';
 }
 
 function hasCsum(ctx: FsContext): boolean {

@@ -129,6 +129,7 @@ export class Ext4Core {
       csumSeed: sb.features.has('metadata_csum') ? sb.csumSeed : null,
       hashSeed: sb.hashSeed,
       defHashVersion: sb.defHashVersion,
+      hashUnsigned: (sb.raw.s_flags & 2) !== 0,
       casefold: sb.casefold,
       readBlock,
       checkDataRange: (start, count, structure, at) => zones.check(start, count, structure, at),

@@ -50,6 +50,7 @@ export function openRawImage(path: string): RawImage {
     csumSeed,
     hashSeed,
     defHashVersion: sb.getUint8(0xfc),
+    hashUnsigned: (u32(0x160) & 2) !== 0,
     casefold: (incompat & INCOMPAT.casefold) ? { encoding: u16(0x27c), flags: u16(0x27e) } : null,
     readBlock(block: number, what: string) {
       if (!Number.isSafeInteger(block) || block < 0 || block >= blocksCount) {
