@@ -1,7 +1,7 @@
 // `npm run bench`: builds (or reuses) the bench image, runs every workload for every
 // available mounter, prints the tables and writes bench/out/results.json and
 // bench/out/ratios.svg. Root only (loop and FUSE mounts, drop_caches).
-//   node dist/bench/main.js [--smoke] [--mounters kernel,fuse2fs,...] [--runs N] [--out DIR]
+//   node dist/bench/main.js [--smoke] [--mounters kernel,fuse2fs,...] [--runs N] [--out DIR] [--cache DIR]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,8 @@ async function main(): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const runsArg = arg('--runs');
   const n = runsArg ? Number(runsArg) : null;
-  const img = buildBenchImage(smoke ? SMOKE_SPEC : FULL_SPEC, path.join(outDir, 'cache'), log);
+  const cacheDir = arg('--cache') ?? process.env.EXT4BOX_BENCH_CACHE ?? path.join(repo, 'bench', 'out', 'cache');
+  const img = buildBenchImage(smoke ? SMOKE_SPEC : FULL_SPEC, cacheDir, log);
   const mounters = allMounters(repo).filter((m) => !only || only.includes(m.name));
   const res = await runBench(img, mounters, {
     runs: smoke ? { fast: 1, seq: 1, fio: 1, mount: 1 } : { fast: n ?? 5, seq: n ?? 3, fio: n ?? 3, mount: n ?? 5 },

@@ -15,6 +15,8 @@ export interface MountHandle {
   pids: number[];
   /** ms from starting the mount command until a stat inside the mount worked */
   latencyMs: number;
+  /** what the mounter reported about itself (sandbox, server) */
+  note?: string;
   umount(): Promise<void>;
 }
 
@@ -194,6 +196,29 @@ export function ext4boxCli(repo: string): { cli: string } | { why: string } {
   return { cli };
 }
 
+interface PsRow {
+  mountpoint: string;
+  sandbox: string;
+  server: string;
+}
+
+/** This mount's row of `ext4box ps --json`, or null. */
+function psRow(cli: string, mnt: string): PsRow | null {
+  const r = spawnSync(process.execPath, [cli, 'ps', '--json'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) return null;
+  try {
+    const rows: unknown = JSON.parse(r.stdout);
+    if (!Array.isArray(rows)) return null;
+    const want = path.join(fs.realpathSync(path.dirname(path.resolve(mnt))), path.basename(mnt));
+    const hit = rows.find((x): x is PsRow => typeof x === 'object' && x !== null
+      && typeof (x as PsRow).mountpoint === 'string' && typeof (x as PsRow).server === 'string'
+      && ((x as PsRow).mountpoint === want || (x as PsRow).mountpoint === path.resolve(mnt)));
+    return hit ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function ext4box(repo: string, name: MounterName, sandbox: string | null): Mounter {
   let cached: { cli: string } | { why: string } | null = null;
   const cli = () => (cached ??= ext4boxCli(repo));
@@ -224,11 +249,15 @@ function ext4box(repo: string, name: MounterName, sandbox: string | null): Mount
         throw new Error(`${(e as Error).message}: ${stderr.trim().slice(0, 1000)}`);
       }
       const latencyMs = performance.now() - t0;
-      // The server is whichever new process holds /dev/fuse (the helper exits after mount).
-      const pids = [...fuseHolders()].filter((p) => !before.has(p) && p !== child.pid);
+      const row = psRow(c.cli, mnt);
+      // `ps` names the server by pid (or by container id, whose processes we cannot name
+      // here): else the server is whichever new process holds /dev/fuse.
+      const psPid = row && /^\d+$/.test(row.server) ? Number(row.server) : null;
+      const pids = psPid ? [psPid] : [...fuseHolders()].filter((p) => !before.has(p) && p !== child.pid);
       return {
         pids,
         latencyMs,
+        note: row ? `sandbox ${row.sandbox}, server ${row.server}` : 'not listed by ext4box ps',
         async umount() {
           const r = spawnSync(process.execPath, [c.cli, 'umount', mnt], { encoding: 'utf8', timeout: 60_000 });
           if (isMounted(mnt)) {
@@ -244,7 +273,10 @@ function ext4box(repo: string, name: MounterName, sandbox: string | null): Mount
 }
 
 export function allMounters(repo: string): Mounter[] {
-  return [kernel, fuse2fs, ext4box(repo, 'ext4box', null), ext4box(repo, 'ext4box-nosandbox', 'none')];
+  // (c) is the CLI's default sandbox unless EXT4BOX_BENCH_SANDBOX names one (bare, docker);
+  // the sandbox it really ran in is taken from `ext4box ps` and printed with the results.
+  const dflt = process.env.EXT4BOX_BENCH_SANDBOX || null;
+  return [kernel, fuse2fs, ext4box(repo, 'ext4box', dflt), ext4box(repo, 'ext4box-nosandbox', 'none')];
 }
 
 export function dropCaches(): void {

@@ -63,6 +63,7 @@ export function textReport(r: BenchResults): string {
   out.push(`host: ${r.host.cpus} cpus, kernel ${r.host.kernel}, node ${r.host.node}, load avg start ${r.host.loadavgStart.map(fmt).join(' ')}, end ${r.host.loadavgEnd.map(fmt).join(' ')}`);
   out.push(`runs: ${JSON.stringify(r.runs)}`);
   for (const m of ms) {
+    if (m.note) out.push(`${m.name}: ${m.label}: ${m.note}`);
     if (m.status !== 'ok') out.push(`${m.name}: ${m.status}${m.reason ? `: ${m.reason}` : ''}${m.errors.length ? `\n    ${m.errors.join('\n    ')}` : ''}`);
   }
   out.push('', 'Absolute figures: median [min–max]');

@@ -80,6 +80,7 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
     await phase('session', () =>
       withMount(m, img, mnt, async (h) => {
         res.serverPids = h.pids;
+        res.note = h.note;
         const many = path.join(mnt, 'many');
         // Each run starts with the kernel's caches dropped (dentries, inodes, pages); a
         // FUSE server keeps its own caches, as it would in real use.
@@ -89,6 +90,7 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
               dropCaches();
               add(k, f());
             }
+            opt.log(`  ${m.name} ${k}: ${(samples[k] ?? []).map((v) => v.toFixed(1)).join(' ')}`);
           });
         await each('randRead4k', opt.runs.fio, () => fioRandRead(path.join(mnt, 'big'), spec.bigBytes, opt.fioRuntimeS).iops);
         await each('stat', opt.runs.fast, () => statAll(many, spec.smallFiles).ms);

@@ -51,6 +51,7 @@ export interface MounterResult {
   reason?: string;
   metrics: Partial<Record<MetricKey, Figure>>;
   serverPids: number[];
+  note?: string;
   verify?: Verify;
   errors: string[];
 }
