@@ -29,6 +29,26 @@ export interface BareOptions {
   nproc?: number;
   /** Where the server's stderr goes (default: inherited). */
   stderr?: 'inherit' | 'pipe';
+  /** Append the server's stdout/stderr to this host file (opened before the sandbox closes). */
+  logFile?: string;
+  /** An existing empty directory to build the root on (default: a fresh temp dir). */
+  rootDir?: string;
+}
+
+/** The launcher as one argv (absolute command first), for a spawner that passes fds 3/4/5
+ *  itself (the helper's `-- CMD ARGS` path). The root dir it names is left behind empty. */
+export function bareCommand(opts: BareOptions): string[] {
+  if (opts.args.length === 0) throw new SandboxError('bare', 'no server script given');
+  const lim = limits(opts);
+  const root = opts.rootDir ?? mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
+  const script = launcherScript(root, barePaths(opts.extraPaths), [realpathSync(process.execPath), ...opts.args], lim, opts.logFile);
+  return [which('unshare'), ...UNSHARE_ARGS, '--', '/bin/sh', '-c', script, 'ext4box-bare'];
+}
+
+const UNSHARE_ARGS = ['--mount', '--pid', '--net', '--ipc', '--uts', '--fork', '--kill-child', '--propagation', 'private'];
+
+function limits(opts: BareOptions): { as: number; nofile: number; nproc: number } {
+  return { as: int('addressSpace', opts.addressSpace, 2 * 1024 ** 3), nofile: int('nofile', opts.nofile, 256), nproc: int('nproc', opts.nproc, 512) };
 }
 
 export interface BareSandbox {
@@ -99,10 +119,12 @@ function int(name: string, v: number | undefined, dflt: number): number {
 }
 
 /** The launcher's shell script (runs as root inside the new mount/pid/net/ipc/uts namespaces). */
-export function launcherScript(root: string, paths: string[], argv: string[], lim: { as: number; nofile: number; nproc: number }): string {
+export function launcherScript(root: string, paths: string[], argv: string[], lim: { as: number; nofile: number; nproc: number }, logFile?: string): string {
   const binds = paths.map((p) => `bind ${q(p)}`).join('\n');
+  // The log is opened by root on the host side, before the pivot: the server only inherits it.
+  const redirect = logFile ? `exec >>${q(logFile)} 2>&1 </dev/null\n` : '';
   return `set -eu
-R=${q(root)}
+${redirect}R=${q(root)}
 mount -t tmpfs -o size=4m,mode=0755,nosuid,nodev ext4box-root "$R"
 bind() {
   if [ -d "$1" ]; then mkdir -p "$R$1"; else mkdir -p "$R$(dirname "$1")"; : > "$R$1"; fi
@@ -139,20 +161,14 @@ function childrenOf(pid: number): number[] {
 export function bareSandbox(opts: BareOptions): BareSandbox {
   if (process.geteuid?.() !== 0) throw new SandboxError('bare', 'the bare sandbox is built by root (mount, pid and net namespaces)');
   if (opts.args.length === 0) throw new SandboxError('bare', 'no server script given');
-  const lim = { as: int('addressSpace', opts.addressSpace, 2 * 1024 ** 3), nofile: int('nofile', opts.nofile, 256), nproc: int('nproc', opts.nproc, 512) };
-  const paths = barePaths(opts.extraPaths);
-  const node = realpathSync(process.execPath);
   let proc: ChildProcess | undefined;
   let root: string | undefined;
   const link: BareSandbox['link'] = {
     kind: 'start',
     start(fds) {
       root = mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
-      const script = launcherScript(root, paths, [node, ...opts.args], lim);
-      proc = spawn(which('unshare'), [
-        '--mount', '--pid', '--net', '--ipc', '--uts', '--fork', '--kill-child', '--propagation', 'private',
-        '--', '/bin/sh', '-c', script, 'ext4box-bare',
-      ], {
+      const [cmd, ...args] = bareCommand({ ...opts, rootDir: root });
+      proc = spawn(cmd, args, {
         stdio: ['ignore', 'inherit', opts.stderr ?? 'inherit', fds.fuse, fds.image, fds.control],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}), EXT4BOX_HANDOFF_FD: '5', EXT4BOX_SANDBOX: 'bare' },
         detached: true,

@@ -17,7 +17,7 @@ export const DOCKER_SOCKET = '/var/run/docker.sock';
 /** Where the server sees its hand-off socket, inside the container. */
 export const CONTAINER_SOCKET_DIR = '/run/ext4box';
 export const CONTAINER_SOCKET = `${CONTAINER_SOCKET_DIR}/handoff.sock`;
-export const DEFAULT_SERVER_CMD = ['/app/dist/daemon/server/main.js'];
+export const DEFAULT_SERVER_CMD = ['/app/dist/daemon/server/main.js', '--socket', CONTAINER_SOCKET];
 
 export function dockerEngine(socketPath = process.env.EXT4BOX_DOCKER_SOCKET ?? DOCKER_SOCKET): Docker {
   return new Docker({ socketPath, timeout: 60000 });
@@ -101,6 +101,8 @@ export interface DockerOptions {
   /** How long to wait for the server to listen (default 30 s). */
   startTimeoutMs?: number;
   engine?: Docker;
+  /** Remove the container when it exits (the CLI's mounts; tests keep it to read its state). */
+  autoRemove?: boolean;
 }
 
 export interface DockerSandbox {
@@ -185,6 +187,7 @@ export async function dockerSandbox(opts: DockerOptions): Promise<DockerSandbox>
         Ulimits: [{ Name: 'nofile', Soft: 256, Hard: 256 }, { Name: 'core', Soft: 0, Hard: 0 }],
         Binds: [`${socketDir}:${CONTAINER_SOCKET_DIR}:rw`, ...(opts.extraBinds ?? [])],
         Init: false,
+        AutoRemove: opts.autoRemove ?? false,
       },
     });
     await container.start();

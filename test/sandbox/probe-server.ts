@@ -17,7 +17,8 @@ type Outcome = { ok: false; error: string } | { ok: true; detail?: string };
 const n = loadNative();
 
 function receive(): { control: number; fuse: number; image: number } {
-  const sockPath = process.env.EXT4BOX_HANDOFF_SOCKET;
+  const at = process.argv.indexOf('--socket');
+  const sockPath = at > 0 ? process.argv[at + 1] : process.env.EXT4BOX_HANDOFF_SOCKET;
   let control: number;
   let fds: number[] = [];
   if (sockPath) {
