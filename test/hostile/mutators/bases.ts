@@ -32,11 +32,13 @@ export interface BaseVariant {
   pendingJournal?: boolean;
   /** Entries in the htree directory. */
   bigDir: number;
+  /** Name length padding in the htree directory: long names make a 2-level tree (dx nodes). */
+  bigDirPad?: number;
 }
 
 export const BASE_VARIANTS: readonly BaseVariant[] = [
   { name: 'ext4-4k', fsType: 'ext4', blockSize: 4096, inodeSize: 256, sizeKiB: 16384, sparseExtents: 400, bigDir: 500 },
-  { name: 'ext4-1k', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, args: ['-g', '2048'], sparseExtents: 700, bigDir: 500 },
+  { name: 'ext4-1k', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, args: ['-g', '2048'], sparseExtents: 700, bigDir: 700, bigDirPad: 200 },
   { name: 'inline', fsType: 'ext4', blockSize: 4096, inodeSize: 256, sizeKiB: 16384, features: ['inline_data'], sparseExtents: 20, bigDir: 60 },
   { name: 'gdt-csum', fsType: 'ext4', blockSize: 1024, inodeSize: 128, sizeKiB: 8192, features: ['^metadata_csum', 'uninit_bg', '^64bit'], args: ['-g', '2048'], sparseExtents: 60, bigDir: 200 },
   { name: 'ext2', fsType: 'ext2', blockSize: 1024, inodeSize: 128, sizeKiB: 8192, args: ['-g', '2048'], sparseExtents: 40, bigDir: 200 },
@@ -79,7 +81,7 @@ function materialize(v: BaseVariant, dir: string): void {
   // Longer than the 60 bytes of i_block: a slow symlink, to a target that exists.
   fs.symlinkSync(`${'./'.repeat(40)}sub/deeper/deepest/leaf`, path.join(dir, 'slowlink'));
   fs.mkdirSync(path.join(dir, 'big'));
-  for (let i = 0; i < v.bigDir; i++) fs.writeFileSync(path.join(dir, 'big', `entry-${i.toString().padStart(4, '0')}-${'x'.repeat(i % 40)}`), i % 7 === 0 ? `${i}` : '');
+  for (let i = 0; i < v.bigDir; i++) fs.writeFileSync(path.join(dir, 'big', `entry-${i.toString().padStart(4, '0')}-${'x'.repeat(v.bigDirPad ?? i % 40)}`), i % 7 === 0 ? `${i}` : '');
   fs.mkdirSync(path.join(dir, 'inl'));
   fs.writeFileSync(path.join(dir, 'inl/a'), 'a');
   fs.writeFileSync(path.join(dir, 'inl/b'), 'bb');

@@ -86,9 +86,44 @@ function interestingValue(rng: Prng, map: StructMap, r: Region, f: Field, cur: b
   if (f.inoRef || rng.chance(0.1)) {
     opts.push(() => [BigInt(rng.pick(map.inodes)), 'other-inode'], () => [BigInt(r.ino ?? 2), 'self-inode'], () => [2n, 'root-ino']);
   }
+  const sem = SEMANTIC[f.name.slice(f.name.lastIndexOf('.') + 1)];
+  if (sem && rng.chance(0.45)) return sem(rng, cur);
   const [v, why] = rng.pick(opts)();
   return { v, why };
 }
+
+const INODE_FLAG_BITS = [0x80000, 0x10000000, 0x1000, 0x200000, 0x40000, 0x40000000, 0x800, 0x100000, 0x4000, 0x10, 0x20, 0x2000000];
+const FILE_TYPES = [0o010000, 0o020000, 0o040000, 0o060000, 0o100000, 0o120000, 0o140000, 0, 0o170000];
+const flipBit = (bits: number) => (rng: Prng, cur: bigint) => {
+  const bit = rng.int(bits);
+  return { v: cur ^ (1n << BigInt(bit)), why: `toggle bit ${bit}` };
+};
+
+/** Field-specific values that change meaning rather than magnitude (flags, types, levels). */
+const SEMANTIC: Record<string, (rng: Prng, cur: bigint) => { v: bigint; why: string }> = {
+  i_flags: (rng, cur) => { const b = rng.pick(INODE_FLAG_BITS); return { v: cur ^ BigInt(b), why: `toggle flag 0x${b.toString(16)}` }; },
+  i_mode: (rng, cur) => { const t = rng.pick(FILE_TYPES); return { v: (cur & 0o7777n) | BigInt(t), why: `file type 0o${t.toString(8)}` }; },
+  i_links_count: (rng) => ({ v: BigInt(rng.pick([0, 1, 2, 65000, 65535])), why: 'links' }),
+  i_extra_isize: (rng) => ({ v: BigInt(rng.pick([0, 2, 4, 28, 30, 32, 33, 96, 128, 160, 252])), why: 'extra_isize' }),
+  s_feature_compat: flipBit(12),
+  s_feature_incompat: flipBit(20),
+  s_feature_ro_compat: flipBit(18),
+  s_log_block_size: (rng) => ({ v: BigInt(rng.int(8)), why: 'log block size' }),
+  s_log_cluster_size: (rng) => ({ v: BigInt(rng.int(8)), why: 'log cluster size' }),
+  s_log_groups_per_flex: (rng) => ({ v: BigInt(rng.pick([0, 1, 4, 16, 31, 32, 64])), why: 'log groups per flex' }),
+  s_rev_level: (rng) => ({ v: BigInt(rng.int(3)), why: 'rev level' }),
+  s_inode_size: (rng) => ({ v: BigInt(rng.pick([0, 64, 127, 128, 129, 255, 256, 512, 1024, 4096, 8192])), why: 'inode size' }),
+  s_desc_size: (rng) => ({ v: BigInt(rng.pick([0, 16, 32, 33, 63, 64, 65, 128, 1024])), why: 'desc size' }),
+  s_def_hash_version: (rng) => ({ v: BigInt(rng.int(8)), why: 'hash version' }),
+  eh_depth: (rng) => ({ v: BigInt(rng.int(7)), why: 'depth' }),
+  eh_magic: (rng, cur) => ({ v: rng.chance(0.5) ? 0n : cur ^ 1n, why: 'magic' }),
+  indirect_levels: (rng) => ({ v: BigInt(rng.int(5)), why: 'levels' }),
+  hash_version: (rng) => ({ v: BigInt(rng.int(8)), why: 'hash version' }),
+  info_length: (rng) => ({ v: BigInt(rng.pick([0, 4, 7, 8, 9, 16, 255])), why: 'info length' }),
+  e_name_index: (rng) => ({ v: BigInt(rng.int(12)), why: 'name index' }),
+  h_blocktype: (rng) => ({ v: BigInt(1 + rng.int(6)), why: 'block type' }),
+  bg_flags: (rng) => ({ v: BigInt(rng.int(8)), why: 'bg flags' }),
+};
 
 function mutateOnce(rng: Prng, map: StructMap, t: Tracker, r: Region): string {
   const img = t.img;
@@ -128,7 +163,18 @@ function mutateOnce(rng: Prng, map: StructMap, t: Tracker, r: Region): string {
     img.set(A, r.off + b.at);
     return `${where}: swap entries @${a.at} and @${b.at}`;
   }
-  if (op < 93) {
+  if (op < 90 && r.len <= 65536) {
+    // Type-preserving confusion: another structure of the same kind copied over this one
+    // (re-signed as this one below), e.g. an extent block over its sibling or parent.
+    const peers = (kindCache.get(map)?.get(r.kind) ?? []).filter((p) => p !== r && p.len === r.len);
+    if (peers.length) {
+      const p = rng.pick(peers);
+      t.touch(r.off, r.len);
+      img.copyWithin(r.off, p.off, p.off + p.len);
+      return `${where}: overwritten by ${p.kind}${p.ino !== null ? ` ino ${p.ino}` : ''}${p.block !== null ? ` blk ${p.block}` : ''}`;
+    }
+  }
+  if (op < 95) {
     const at = rng.int(r.len);
     const len = Math.min(1 + rng.int(32), r.len - at);
     t.touch(r.off + at, len);

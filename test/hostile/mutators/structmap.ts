@@ -20,7 +20,7 @@ import { journalSuperblock, journalHeader, JBD2_MAGIC_NUMBER, parseJournalSuperb
 import { fileRuns } from '../../../daemon/ext4/filemap.js';
 import type { FieldSpec } from '../../../daemon/util/bytes.js';
 
-export type RegionKind = 'superblock' | 'group_desc' | 'inode' | 'extent_root' | 'extent_block' | 'indirect_block'
+export type RegionKind = 'superblock' | 'group_desc' | 'inode' | 'block_map' | 'extent_root' | 'extent_block' | 'indirect_block'
   | 'dir_block' | 'dx_root' | 'dx_node' | 'xattr_block' | 'xattr_ibody' | 'inline_data'
   | 'journal_sb' | 'journal_desc' | 'journal_commit' | 'journal_revoke';
 
@@ -152,7 +152,7 @@ export async function buildStructMap(bytes: Uint8Array): Promise<{ map: StructMa
       regions.push({ kind: 'inline_data', off: off + 0x28, len: 60, block: loc.block, ino,
         fields: rawFields('i_block', 0, 15, 4, false), entries: [], signers: [isig] });
     } else {
-      regions.push({ kind: 'inode', off: off + 0x28, len: 60, block: loc.block, ino,
+      regions.push({ kind: 'block_map', off: off + 0x28, len: 60, block: loc.block, ino,
         fields: rawFields('i_block', 0, 15, 4, true), entries: [], signers: [isig] });
     }
     const raw = info.raw;
