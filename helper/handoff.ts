@@ -244,3 +244,18 @@ export function decodeMessage(b: Uint8Array): HandoffMessage {
       throw new HandoffError('type', `unknown message type ${type}`);
   }
 }
+
+/**
+ * How a server receives the hand-off: the contract between the helper and whoever starts
+ * servers (the supervisor, a sandbox runtime, a Kubernetes sidecar).
+ */
+export type ServerLink =
+  /** The helper spawns the server (detached) with fds 3 = fuse, 4 = image, 5 = control socket
+   *  and EXT4BOX_HANDOFF_FD=5 in its environment. */
+  | { kind: 'spawn'; command: string; args: string[]; env?: NodeJS.ProcessEnv }
+  /** The caller starts the server itself with the three fds inherited, and says which fd
+   *  numbers fuse and image have in the server (the control fd number is its own business). */
+  | { kind: 'start'; start(fds: { fuse: number; image: number; control: number }): { fuseFd: number; imageFd: number; pid?: number } }
+  /** A server already runs (container, sidecar) and listens on a SEQPACKET socket at path. */
+  | { kind: 'socket'; path: string };
+

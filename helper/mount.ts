@@ -38,15 +38,8 @@ export const CHILD_FUSE_FD = 3;
 export const CHILD_IMAGE_FD = 4;
 export const CHILD_CONTROL_FD = 5;
 
-export type ServerLink =
-  /** The helper spawns the server (detached) with fds 3 = fuse, 4 = image, 5 = control socket
-   *  and EXT4BOX_HANDOFF_FD=5 in its environment. */
-  | { kind: 'spawn'; command: string; args: string[]; env?: NodeJS.ProcessEnv }
-  /** The caller starts the server itself with the three fds inherited, and says which fd
-   *  numbers fuse and image have in the server (the control fd number is its own business). */
-  | { kind: 'start'; start(fds: { fuse: number; image: number; control: number }): { fuseFd: number; imageFd: number; pid?: number } }
-  /** A server already runs (container, sidecar) and listens on a SEQPACKET socket at path. */
-  | { kind: 'socket'; path: string };
+export type { ServerLink } from './handoff.js';
+import type { ServerLink } from './handoff.js';
 
 export interface MountResult {
   source: string;
