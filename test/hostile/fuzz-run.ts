@@ -23,6 +23,8 @@ export interface CampaignOptions {
   caseTimeoutMs?: number;
   onLine?: (l: CaseLine) => void;
   onReady?: (info: { regions: number; kinds: Record<string, number>; key: string }) => void;
+  /** Extra environment for the workers (the harness self-test's EXT4BOX_FUZZ_INJECT). */
+  env?: Record<string, string>;
 }
 
 export interface CampaignResult {
@@ -45,10 +47,12 @@ interface WorkerRun {
 }
 
 function runWorker(args: string[], caseTimeoutMs: number, startTimeoutMs: number, onLine?: (l: CaseLine) => void,
-  onReady?: CampaignOptions['onReady']): Promise<WorkerRun> {
+  onReady?: CampaignOptions['onReady'], env?: Record<string, string>): Promise<WorkerRun> {
   if (!existsSync(WORKER)) throw new Error(`${WORKER} missing: run npm run build first`);
   return new Promise((res) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=512', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=512', WORKER, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
     const r: WorkerRun = { lines: [], ready: null, killed: false, exitCode: null, stderr: '' };
     let buf = '';
     let timer: NodeJS.Timeout;
@@ -103,14 +107,14 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let next = o.from;
   while (next < end) {
     const r = await runWorker(['--image', o.variant, '--seed', String(o.seed), '--from', String(next), '--to', String(end)],
-      caseTimeoutMs, STARTUP_MS, record, (info) => { key = info.key; o.onReady?.(info); });
+      caseTimeoutMs, STARTUP_MS, record, (info) => { key = info.key; o.onReady?.(info); }, o.env);
     const last = r.lines.length ? r.lines[r.lines.length - 1].index : next - 1;
     if (!r.killed && r.exitCode === 0 && last === end - 1) break;
     if (!r.ready) throw new Error(`fuzz worker failed to start (exit ${r.exitCode}): ${r.stderr.slice(0, 2000)}`);
     // The culprit is the case after the last line; confirm it alone before blaming it.
     const suspect = last + 1;
     const solo = await runWorker(['--image', o.variant, '--seed', String(o.seed), '--from', String(suspect), '--to', String(suspect + 1)],
-      caseTimeoutMs, STARTUP_MS);
+      caseTimeoutMs, STARTUP_MS, undefined, undefined, o.env);
     const dry = await runWorker(['--image', o.variant, '--seed', String(o.seed), '--from', String(suspect), '--to', String(suspect + 1), '--dry'],
       caseTimeoutMs, STARTUP_MS);
     const desc = dry.lines[0];

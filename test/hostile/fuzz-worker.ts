@@ -48,10 +48,10 @@ const errText = (e: unknown) => (e instanceof Error ? (isTyped(e) ? e.message : 
 const enc = new TextEncoder();
 
 /** Opens and walks the (mutated) image; returns the outcome and the first notable message. */
-export async function exercise(img: Uint8Array): Promise<{ outcome: Outcome; message?: string }> {
+export async function exercise(img: Uint8Array, open: typeof openImage = openImage): Promise<{ outcome: Outcome; message?: string }> {
   let fs;
   try {
-    fs = openImage(img, { cacheBytes: 4 << 20, inodeCacheEntries: 1024 });
+    fs = open(img, { cacheBytes: 4 << 20, inodeCacheEntries: 1024 });
   } catch (e) {
     return isTyped(e) ? { outcome: 'refused', message: errText(e) } : { outcome: 'crash', message: `open: ${errText(e)}` };
   }
@@ -78,6 +78,24 @@ export async function exercise(img: Uint8Array): Promise<{ outcome: Outcome; mes
   } finally {
     try { fs.close(); } catch { /* closing a bytes device */ }
   }
+}
+
+/**
+ * Harness self-test only: EXT4BOX_FUZZ_INJECT="hang:3,crash:5,die:7" makes case 3 spin
+ * forever, case 5 throw a bare TypeError from open, case 7 kill the worker, so the suite
+ * can prove the watchdog, the culprit search and the classification catch each kind.
+ */
+function injected(i: number): typeof openImage {
+  const spec = process.env.EXT4BOX_FUZZ_INJECT;
+  if (!spec) return openImage;
+  for (const part of spec.split(',')) {
+    const [kind, at] = part.split(':');
+    if (Number(at) !== i) continue;
+    if (kind === 'hang') for (;;) { /* a synchronous hang, as an engine loop would be */ }
+    if (kind === 'die') process.exit(9);
+    if (kind === 'crash') return () => { throw new TypeError('injected: cannot read properties of undefined'); };
+  }
+  return openImage;
 }
 
 function arg(name: string): string | undefined {
@@ -125,7 +143,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     let res: { outcome: Outcome; message?: string };
     try {
-      res = await exercise(img);
+      res = await exercise(img, injected(i));
     } finally {
       c.undo();
     }

@@ -111,6 +111,24 @@ describeFuzz('mutation fuzzer: seeded campaign over every base image', () => {
   });
 });
 
+describeFuzz('mutation fuzzer: the harness catches what it must', () => {
+  it('finds an injected hang, bare TypeError and worker death, blames the right cases and goes on', async () => {
+    const r = await runCampaign({ variant: 'journal', seed: SEED, from: 0, count: 9, caseTimeoutMs: 4_000,
+      env: { EXT4BOX_FUZZ_INJECT: 'hang:2,crash:4,die:6' } });
+    expect(Object.values(r.counts).reduce((a, b) => a + b, 0)).toBe(9);
+    expect(r.found.map((f) => [f.index, f.outcome])).toEqual([[2, 'hang'], [4, 'crash'], [6, 'crash']]);
+    expect(r.found[1].message).toMatch(/TypeError: injected/);
+    expect(r.found[2].message).toMatch(/worker died \(exit 9\)/);
+    // Each recorded case carries its byte patch, so regressions.json replays it exactly.
+    for (const f of r.found) expect(f.patch.length).toBeGreaterThan(0);
+    // Replayed from their patches without the injection, the three cases run normally.
+    const rep = await replayRegressions('journal', r.found, 30_000);
+    expect(rep.hung).toEqual([]);
+    expect(rep.lines.map((l) => [l.index, l.description])).toEqual(r.found.map((f) => [f.index, f.description]));
+    expect(rep.lines.filter((l) => l.outcome === 'crash')).toEqual([]);
+  }, 5 * 60_000);
+});
+
 describeFuzz('mutation fuzzer: recorded regressions', () => {
   it('replays every case in regressions.json without a crash, hang or memory blow-up', async () => {
     const regs = loadRegressions();
