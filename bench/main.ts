@@ -1,7 +1,7 @@
 // `npm run bench`: builds (or reuses) the bench image, runs every workload for every
 // available mounter, prints the tables and writes bench/out/results.json and
 // bench/out/ratios.svg. Root only (loop and FUSE mounts, drop_caches).
-//   node dist/bench/main.js [--smoke] [--mounters kernel,fuse2fs,...] [--runs N] [--out DIR] [--cache DIR]
+//   node dist/bench/main.js [--smoke] [--mounters kernel,fuse2fs,...] [--runs N] [--out DIR] [--cache DIR] [--timeout S]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
     runs: smoke ? { fast: 1, seq: 1, fio: 1, mount: 1 } : { fast: n ?? 5, seq: n ?? 3, fio: n ?? 3, mount: n ?? 5 },
     fioRuntimeS: smoke ? 1 : 5,
     fullVerify: smoke,
+    timeoutMs: (Number(arg('--timeout')) || (smoke ? 30 : 240)) * 1000,
     log,
   });
   fs.mkdirSync(outDir, { recursive: true });

@@ -134,13 +134,28 @@ function runOk(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr || r.stdout}`);
 }
 
-async function umountRetry(mnt: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const r = spawnSync('umount', [mnt], { encoding: 'utf8' });
+/**
+ * umount, retried while busy; a server that no longer answers is killed (the mount then
+ * fails every request with ENOTCONN) and the mount detached, so one hung mounter cannot
+ * hang the bench. Throws after the detach so the run records the failure.
+ */
+async function umountRetry(mnt: string, serverPids: number[] = []): Promise<void> {
+  let last = '';
+  for (let i = 0; i < 20; i++) {
+    const r = spawnSync('umount', [mnt], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
     if (r.status === 0 || !isMounted(mnt)) return;
-    if (i >= 50) throw new Error(`umount ${mnt}: ${r.stderr}`);
+    last = r.error ? r.error.message : r.stderr.trim();
     await sleep(100);
   }
+  for (const p of serverPids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  spawnSync('umount', ['-l', mnt], { timeout: 20_000, killSignal: 'SIGKILL' });
+  throw new Error(`umount ${mnt} failed (${last}): server killed, mount detached`);
 }
 
 const kernel: Mounter = {
@@ -176,8 +191,11 @@ const fuse2fs: Mounter = {
       pids: child.pid ? [child.pid] : [],
       latencyMs,
       async umount() {
-        await umountRetry(mnt);
-        await waitExit(child, 10_000);
+        try {
+          await umountRetry(mnt, child.pid ? [child.pid] : []);
+        } finally {
+          await waitExit(child, 10_000);
+        }
       },
     };
   },
@@ -249,6 +267,13 @@ function ext4box(repo: string, name: MounterName, sandbox: string | null): Mount
         throw new Error(`${(e as Error).message}: ${stderr.trim().slice(0, 1000)}`);
       }
       const latencyMs = performance.now() - t0;
+      // A mount command that reports failure after the mount appeared (and takes it down
+      // again) must not count as a mount.
+      await waitExit(child, 30_000);
+      if (child.exitCode !== 0 || !isMounted(mnt)) {
+        if (isMounted(mnt)) await umountRetry(mnt).catch(() => {});
+        throw new Error(`mount command exited ${child.exitCode ?? child.signalCode} after the mount appeared: ${stderr.trim().slice(0, 1000)}`);
+      }
       const row = psRow(c.cli, mnt);
       // `ps` names the server by pid (or by container id, whose processes we cannot name
       // here): else the server is whichever new process holds /dev/fuse.
@@ -260,12 +285,15 @@ function ext4box(repo: string, name: MounterName, sandbox: string | null): Mount
         note: row ? `sandbox ${row.sandbox}, server ${row.server}` : 'not listed by ext4box ps',
         async umount() {
           const r = spawnSync(process.execPath, [c.cli, 'umount', mnt], { encoding: 'utf8', timeout: 60_000 });
-          if (isMounted(mnt)) {
-            if (r.status !== 0) process.stderr.write(`ext4box umount ${mnt}: exit ${r.status}: ${r.stderr}\n`);
-            await umountRetry(mnt);
+          try {
+            if (isMounted(mnt)) {
+              if (r.status !== 0) process.stderr.write(`ext4box umount ${mnt}: exit ${r.status}: ${r.error?.message ?? r.stderr}\n`);
+              await umountRetry(mnt, pids);
+            }
+          } finally {
+            await waitExit(child, 10_000);
+            await waitPidsGone(pids, 10_000);
           }
-          await waitExit(child, 10_000);
-          await waitPidsGone(pids, 10_000);
         },
       };
     },

@@ -8,7 +8,10 @@ import { DataSpec } from './data.js';
 import { BenchImage } from './images.js';
 import { MountHandle, Mounter, dropCaches, isMounted, vmHwm } from './mounters.js';
 import { BenchResults, MetricKey, MounterResult, figure } from './stats.js';
-import { fioRandRead, readSmall, readdirAll, seqRead, statAll, tarTree, verifyMount } from './workloads.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { WorkerRequest } from './worker.js';
+import { Verify, fioRandRead, tarTree } from './workloads.js';
 
 export interface RunOptions {
   /** runs per figure: fast workloads, the 1 GiB sequential pair, fio, mounts */
@@ -16,10 +19,31 @@ export interface RunOptions {
   fioRuntimeS: number;
   /** read /big back whole (smoke) instead of sampled */
   fullVerify: boolean;
+  /** per workload child (a hung mount fails the workload after this long) */
+  timeoutMs: number;
   log: (s: string) => void;
 }
 
 const MIB = 1 << 20;
+
+/** dist/bench/worker.js beside us, or under the repo's dist/ when we run from sources (jest). */
+function workerPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const c = [path.join(here, 'worker.js'), path.join(here, '..', 'dist', 'bench', 'worker.js')];
+  const hit = c.find((p) => fs.existsSync(p));
+  if (!hit) throw new Error(`bench worker not built (${c.join(' or ')}): run npm run build`);
+  return hit;
+}
+
+/** Runs one workload in a child; a mounter that stops answering costs `timeoutMs`, not the run. */
+function inChild<T>(req: WorkerRequest, timeoutMs: number): T {
+  const r = spawnSync(process.execPath, [workerPath(), JSON.stringify(req)], {
+    encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`${req.op}: no answer after ${timeoutMs / 1000} s (mount hung?)`);
+  if (r.status !== 0) throw new Error(`${req.op}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.status}`}: ${r.stderr.trim().slice(0, 1000)}`);
+  return JSON.parse(r.stdout) as T;
+}
 
 async function withMount<T>(m: Mounter, img: BenchImage, mnt: string, f: (h: MountHandle) => Promise<T> | T): Promise<T> {
   const h = await m.mount(img.image, mnt, path.join(mnt, 'big'));
@@ -65,8 +89,7 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
         // Cold: nothing of the image in any cache, and a fresh server.
         dropCaches();
         await withMount(m, img, mnt, (h) => {
-          const cold = seqRead(path.join(mnt, 'big'));
-          const warm = seqRead(path.join(mnt, 'big'));
+          const [cold, warm] = inChild<{ bytes: number; ms: number }[]>({ op: 'seq', file: path.join(mnt, 'big'), times: 2 }, opt.timeoutMs);
           if (cold.bytes !== spec.bigBytes || warm.bytes !== spec.bigBytes) {
             throw new Error(`read ${cold.bytes}/${warm.bytes} bytes of /big, expected ${spec.bigBytes}`);
           }
@@ -87,18 +110,19 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
         const each = async (k: MetricKey, n: number, f: () => number) =>
           phase(k, async () => {
             for (let i = 0; i < n; i++) {
+              if (!isMounted(mnt)) throw new Error(`${mnt} is no longer mounted`);
               dropCaches();
               add(k, f());
             }
             opt.log(`  ${m.name} ${k}: ${(samples[k] ?? []).map((v) => v.toFixed(1)).join(' ')}`);
           });
-        await each('randRead4k', opt.runs.fio, () => fioRandRead(path.join(mnt, 'big'), spec.bigBytes, opt.fioRuntimeS).iops);
-        await each('stat', opt.runs.fast, () => statAll(many, spec.smallFiles).ms);
-        await each('readdir', opt.runs.fast, () => readdirAll(many, spec.smallFiles).ms);
-        await each('readSmall', opt.runs.fast, () => readSmall(many, spec.smallFiles).ms);
-        await each('tar', opt.runs.fast, () => tarTree(mnt).ms);
+        await each('randRead4k', opt.runs.fio, () => fioRandRead(path.join(mnt, 'big'), spec.bigBytes, opt.fioRuntimeS, opt.timeoutMs).iops);
+        for (const op of ['stat', 'readdir', 'readSmall'] as const) {
+          await each(op, opt.runs.fast, () => inChild<{ ms: number }>({ op, dir: many, n: spec.smallFiles }, opt.timeoutMs).ms);
+        }
+        await each('tar', opt.runs.fast, () => tarTree(mnt, opt.timeoutMs).ms);
         await phase('verify', async () => {
-          res.verify = verifyMount(mnt, spec, opt.fullVerify);
+          res.verify = inChild<Verify>({ op: 'verify', mnt, spec, fullBig: opt.fullVerify }, opt.timeoutMs);
           if (res.verify.mismatches.length) res.errors.push(...res.verify.mismatches.map((s) => `verify: ${s}`));
         });
         add('rssPeak', peakRss(h));

@@ -29,12 +29,13 @@ export function seqRead(file: string): { bytes: number; ms: number } {
 }
 
 /** fio 4 KiB random reads, psync, one job, fixed runtime; returns IOPS. */
-export function fioRandRead(file: string, size: number, runtimeS: number): { iops: number } {
+export function fioRandRead(file: string, size: number, runtimeS: number, timeoutMs: number): { iops: number } {
   const r = spawnSync('fio', [
     '--name=randread', `--filename=${file}`, '--readonly', '--rw=randread', '--bs=4k',
     '--ioengine=psync', `--size=${size}`, `--runtime=${runtimeS}`, '--time_based',
     '--randrepeat=1', '--norandommap', '--invalidate=1', '--output-format=json',
-  ], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: (runtimeS + 60) * 1000 });
+  ], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: runtimeS * 1000 + timeoutMs, killSignal: 'SIGKILL' });
+  if (r.error) throw new Error(`fio: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`fio exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
   // fio may print warnings before the JSON document.
   const doc = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: { read: { iops: number }; error: number }[] };
@@ -66,10 +67,14 @@ export function readSmall(dir: string, n: number): { ms: number; bytes: number }
 }
 
 /** `tar c` of the tree into a pipe (GNU tar skips reading files when writing to /dev/null). */
-export function tarTree(mnt: string): { ms: number; bytes: number } {
+export function tarTree(mnt: string, timeoutMs: number): { ms: number; bytes: number } {
   const t0 = performance.now();
-  const r = spawnSync('bash', ['-c', 'set -o pipefail; tar cf - -C "$1" src | wc -c', 'tar', mnt], { encoding: 'utf8' });
+  // timeout(1) kills its whole process group (tar too), not only the shell.
+  const r = spawnSync('timeout', ['-s', 'KILL', String(Math.ceil(timeoutMs / 1000)),
+    'bash', '-c', 'set -o pipefail; tar cf - -C "$1" src | wc -c', 'tar', mnt], { encoding: 'utf8' });
   const ms = performance.now() - t0;
+  if (r.error) throw new Error(`tar: ${r.error.message}`);
+  if (r.status === 137) throw new Error(`tar: no answer after ${timeoutMs / 1000} s (mount hung?)`);
   if (r.status !== 0) throw new Error(`tar exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
   return { ms, bytes: Number(r.stdout.trim()) };
 }

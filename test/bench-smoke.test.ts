@@ -32,6 +32,7 @@ describe('bench smoke', () => {
         runs: { fast: 1, seq: 1, fio: 1, mount: 1 },
         fioRuntimeS: 1,
         fullVerify: true,
+        timeoutMs: 30_000,
         log: () => {},
       });
       const ran = res.mounters.filter((m) => m.status !== 'skipped');
