@@ -14,8 +14,8 @@ import { exercise } from './fuzz-worker.js';
 import { fixtureSkipReason } from '../fixtures/images.js';
 
 const SEED = 20261125;
-/** Cases per base image in the suite (6 images): ~2 minutes on a loaded 2-core machine. */
-const CASES = Number(process.env.EXT4BOX_FUZZ_CASES ?? 500);
+/** Cases per base image in the suite (8 images): ~2 minutes on a loaded 2-core machine. */
+const CASES = Number(process.env.EXT4BOX_FUZZ_CASES ?? 360);
 
 const skip = fixtureSkipReason();
 const describeFuzz = skip ? describe.skip : describe;

@@ -43,6 +43,8 @@ export const BASE_VARIANTS: readonly BaseVariant[] = [
   { name: 'gdt-csum', fsType: 'ext4', blockSize: 1024, inodeSize: 128, sizeKiB: 8192, features: ['^metadata_csum', 'uninit_bg', '^64bit'], args: ['-g', '2048'], sparseExtents: 60, bigDir: 200 },
   { name: 'ext2', fsType: 'ext2', blockSize: 1024, inodeSize: 128, sizeKiB: 8192, args: ['-g', '2048'], sparseExtents: 40, bigDir: 200 },
   { name: 'journal', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, args: ['-g', '4096'], sparseExtents: 30, bigDir: 40, pendingJournal: true },
+  { name: 'bigalloc', fsType: 'ext4', blockSize: 4096, inodeSize: 256, sizeKiB: 32768, features: ['bigalloc'], args: ['-C', '16384'], sparseExtents: 60, bigDir: 120 },
+  { name: 'meta-bg', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, features: ['meta_bg', '^resize_inode'], args: ['-g', '1024'], sparseExtents: 60, bigDir: 120 },
 ];
 
 export function baseVariant(name: string): BaseVariant {
