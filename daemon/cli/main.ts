@@ -8,6 +8,7 @@ import { exitWithError } from './errors.js';
 import { extractTree } from './extract.js';
 import { loadPosix } from './posix.js';
 import { printJson } from './output.js';
+import { cmdMount, cmdPs, cmdUmount, MountCliError } from './mount.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -85,7 +86,45 @@ export function buildProgram(): Command {
       if (errors) process.exitCode = 1;
     })());
 
+  registerMountCommands(program);
   return program;
+}
+
+/** Runs a supervisor command; MountCliError is one line on stderr and its exit code. */
+function runMount(f: () => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await f();
+    } catch (e) {
+      if (e instanceof MountCliError) {
+        process.stderr.write(`${e.message.startsWith('ext4box') ? '' : 'ext4box: '}${e.message}\n`);
+        process.exit(e.exitCode);
+      }
+      exitWithError(e, debug);
+    }
+  };
+}
+
+function registerMountCommands(program: Command): void {
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  program.command('mount').argument('<image>').argument('<mountpoint>')
+    .description('mount an image read-only through the sandboxed FUSE server (needs root)')
+    .option('-o, --options <list>', 'mount options: ro, offset=N, partition=N, allow_other, noexec, noatime, errors=...', collect)
+    .option('-f, --foreground', 'stay in the foreground; Ctrl-C unmounts')
+    .option('--sandbox <kind>', 'how the server is confined: none, bare, docker (default none)')
+    .option('--json', 'structured output')
+    .option('--debug', 'stack traces on errors')
+    .action((image: string, mnt: string, o: { options?: string[]; foreground?: boolean; sandbox?: string; json?: boolean }) =>
+      runMount(() => cmdMount(image, mnt, o))());
+  program.command('umount').argument('<mountpoint>')
+    .description('unmount an ext4box mount (also one whose server died)')
+    .option('-l, --lazy', 'detach lazily when busy')
+    .option('--json', 'structured output')
+    .action((mnt: string, o: { lazy?: boolean; json?: boolean }) => runMount(() => cmdUmount(mnt, o))());
+  program.command('ps')
+    .description('list ext4box mounts: mountpoint, image, sandbox, server, uptime, state')
+    .option('--json', 'structured output')
+    .action((o: { json?: boolean }) => runMount(() => cmdPs(o))());
 }
 
 async function main(): Promise<void> {
