@@ -282,11 +282,14 @@ export function applyCase(img: Uint8Array, map: StructMap, sc: SignContext, seed
   }
   const rng = Prng.forCase(seed, index);
   const t = new Tracker(img);
-  const n = 1 + (rng.chance(0.3) ? 1 : 0) + (rng.chance(0.1) ? 1 : 0);
+  // One case in ten is heavy: 3–8 mutations, mostly stacked on one structure, so counts,
+  // sizes and pointers that each pass alone can disagree with each other.
+  const heavy = rng.chance(0.1);
+  const n = heavy ? 3 + rng.int(6) : 1 + (rng.chance(0.3) ? 1 : 0) + (rng.chance(0.1) ? 1 : 0);
   const descs: string[] = [];
   const touched: Region[] = [];
   for (let i = 0; i < n; i++) {
-    const r = pickRegion(rng, map, byKind);
+    const r = heavy && touched.length && rng.chance(0.7) ? touched[0] : pickRegion(rng, map, byKind);
     descs.push(mutateOnce(rng, map, t, r));
     touched.push(r);
   }
