@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerLink } from '../../helper/mount.js';
+import type { ServerLink } from '../../helper/handoff.js';
 import { codeRoot, SandboxError, SERVER_GID, SERVER_UID } from './policy.js';
 
 export interface BareOptions {

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
-import type { ServerLink } from '../../helper/mount.js';
+import type { ServerLink } from '../../helper/handoff.js';
 import { codeRoot, readSeccompProfile, SandboxError, SERVER_GID, SERVER_UID } from './policy.js';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
