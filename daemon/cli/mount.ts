@@ -102,7 +102,9 @@ export function chooseServerLink(sandbox: SandboxKind, ctx: LinkContext): Server
       const node = process.execPath;
       // The server's stdout/stderr go to its log file (background) or to our stderr
       // (foreground) by an exec redirect, so it never holds the helper's result pipe open.
-      const script = ctx.logFile ? 'log=$1; shift; exec "$@" >>"$log" 2>&1 </dev/null' : 'shift; exec "$@" 1>&2 </dev/null';
+      // UV_THREADPOOL_SIZE must be in the environment before node starts (see server/main.ts).
+      const script = ctx.logFile ? 'log=$1; shift; UV_THREADPOOL_SIZE=10 exec "$@" >>"$log" 2>&1 </dev/null'
+        : 'shift; UV_THREADPOOL_SIZE=10 exec "$@" 1>&2 </dev/null';
       return {
         helperArgs: ['--', '/bin/sh', '-c', script, 'ext4box-server', ctx.logFile ?? '-', node, ctx.serverMain],
         warnings: ['--sandbox none: the server runs unconfined, as root, with the image parser exposed'],

@@ -6,9 +6,13 @@
 // away (unmount). It does not care who started it: bare, docker or a sidecar look the same.
 //   node dist/daemon/server/main.js [--socket PATH] [--log FILE] [--debug]
 
-// Each pending /dev/fuse read parks a libuv pool thread, and image reads need threads too:
-// size the pool before anything touches it (the session derives its reader count from this).
-process.env.UV_THREADPOOL_SIZE ??= '10';
+// Threads: each pending /dev/fuse read parks a libuv pool thread and image reads need pool
+// threads too. The ESM loader has already started the pool (with UV_THREADPOOL_SIZE as the
+// environment gave it, default 4) by the time this module runs, so whoever starts the server
+// sets UV_THREADPOOL_SIZE (the supervisor uses 10); here we only size the readers to leave
+// at least two threads for image I/O whatever the pool turned out to be.
+const POOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
+const READERS = Math.max(1, Math.min(4, POOL - 2));
 
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -143,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
       });
       return t;
     };
-    session = new FuseSession(r.fuseFd, bridge, { debug: v.debug ?? false });
+    session = new FuseSession(r.fuseFd, bridge, { debug: v.debug ?? process.env.EXT4BOX_DEBUG === '1', readers: READERS });
     const done = session.start();
     await done;
     log('info', 'unmounted: session ended', { mountpoint: h.mountpoint, requests: session.stats.requests, leftLookups: bridge.lookupStats.nodes });
