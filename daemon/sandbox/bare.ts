@@ -27,8 +27,8 @@ export interface BareOptions {
   /** RLIMIT_NOFILE (default 256) and RLIMIT_NPROC (default 512: counts threads of every uid-65534 task). */
   nofile?: number;
   nproc?: number;
-  /** Where the server's stderr goes (default: inherited). */
-  stderr?: 'inherit' | 'pipe';
+  /** Where the server's stdout and stderr go (default: inherited; 'pipe': child().stdout/.stderr). */
+  output?: 'inherit' | 'pipe' | 'ignore';
   /** Append the server's stdout/stderr to this host file (opened before the sandbox closes). */
   logFile?: string;
   /** An existing empty directory to build the root on (default: a fresh temp dir). */
@@ -169,7 +169,7 @@ export function bareSandbox(opts: BareOptions): BareSandbox {
       root = mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
       const [cmd, ...args] = bareCommand({ ...opts, rootDir: root });
       proc = spawn(cmd, args, {
-        stdio: ['ignore', 'inherit', opts.stderr ?? 'inherit', fds.fuse, fds.image, fds.control],
+        stdio: ['ignore', opts.output ?? 'inherit', opts.output ?? 'inherit', fds.fuse, fds.image, fds.control],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}), EXT4BOX_HANDOFF_FD: '5', EXT4BOX_SANDBOX: 'bare' },
         detached: true,
       });
