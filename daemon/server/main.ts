@@ -141,8 +141,8 @@ async function main(argv: string[]): Promise<number> {
         if (served || !session?.conn) return;
         served = true;
         send(control, encodeServing(process.pid));
-        try { fs.closeSync(control); } catch { /* closed */ }
-        control = -1;
+        // The control fd stays open: the helper watches it for a hang-up while its mount(2)
+        // may still be returning, and a hang-up then would make it abandon a good mount.
         log('info', 'serving', { image: h.imagePath, mountpoint: h.mountpoint, pid: process.pid });
       });
       return t;
@@ -151,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
     const done = session.start();
     await done;
     log('info', 'unmounted: session ended', { mountpoint: h.mountpoint, requests: session.stats.requests, leftLookups: bridge.lookupStats.nodes });
-    if (control >= 0) send(control, encodeFailed('the kernel ended the session before INIT'));
+    if (control >= 0 && !served) send(control, encodeFailed('the kernel ended the session before INIT'));
     return 0;
   } catch (e) {
     const reason = e instanceof FatalError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO, 'dist', 'daemon', 'cli', 'main.js');
@@ -39,7 +40,9 @@ export function mountImage(image: string, extra: string[] = []): Mounted {
   const r = cli(['mount', image, mnt, '-o', 'ro', '--json', ...extra]);
   if (r.status !== 0) {
     fs.rmdirSync(mnt);
-    throw new Error(`ext4box mount failed (${r.status}): ${r.stderr.trim()}`);
+    let tail = '';
+    try { tail = fs.readFileSync(path.join(STATE_DIR, 'logs', `${stateKey(mnt)}.log`), 'utf8').split('\n').slice(-5).join('\n'); } catch { /* no log */ }
+    throw new Error(`ext4box mount failed (${r.status}): ${r.stderr.trim()}\nserver log: ${tail}`);
   }
   const st = JSON.parse(r.stdout.trim().split('\n').pop()!) as { serverPid: number };
   return {
@@ -72,4 +75,9 @@ export function waitFor(cond: () => boolean, ms: number): boolean {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
   return cond();
+}
+
+/** The supervisor's state/log file key for a mountpoint (daemon/cli/mount.ts stateKey). */
+export function stateKey(mountpoint: string): string {
+  return createHash('sha256').update(mountpoint).digest('hex').slice(0, 16);
 }
