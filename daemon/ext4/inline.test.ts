@@ -3,6 +3,7 @@
 // directories start with the parent's inode number (the implicit ".."). Then one test per
 // rejection of ext4_find_inline_data_nolock and the i_size rule.
 
+import { CORPUS_DIR, corpusSample } from './testing/corpus.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,10 +176,10 @@ d('inline data rejections, one per reason', () => {
 
 d('corpus sweep: inline inodes of every e2fsprogs test image, typed errors only', () => {
   test('inlineData never throws an untyped error', () => {
-    const dir = '/work/shared/corpus/e2fsprogs';
+    const dir = CORPUS_DIR;
     const typed = (e: unknown) => e instanceof CorruptError || e instanceof FsError || e instanceof IoError || e instanceof IncompatibleError;
     let seen = 0; let bad = 0;
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.img.gz'))) {
+    for (const f of corpusSample(/inline|idata|dir|xattr|ea_/)) {
       const p = join(work, 'corpus.img');
       const bytes = gunzipSync(readFileSync(join(dir, f)));
       if (bytes.length < 2048 || !(bytes.readUInt32LE(1024 + 0x60) & 0x8000)) continue; // no inline_data

@@ -4,6 +4,7 @@
 // kernel's own replay (root: loop mount of a copy) and the kernel's accept/refuse decision
 // must agree with ours.
 
+import { CORPUS_DIR, corpusSample } from '../testing/corpus.js';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -15,7 +16,7 @@ import { checkJournalInode, locateJournal } from './locate.js';
 import { applyOverlay, diffBlocks, openImageJournal } from './testing.js';
 import { openRawImage } from '../testing/rawctx.js';
 
-const CORPUS = '/work/shared/corpus/e2fsprogs';
+const CORPUS = CORPUS_DIR;
 const NAMES = existsSync(CORPUS)
   ? readdirSync(CORPUS).filter((f) => /^(j_|f_.*(jnl|jour|journal)|d_corrupt_journal)/.test(f) && f.endsWith('.img.gz')).sort()
   : [];
