@@ -64,6 +64,9 @@ export function textReport(r: BenchResults): string {
   out.push(`runs: ${JSON.stringify(r.runs)}`);
   for (const m of ms) {
     if (m.note) out.push(`${m.name}: ${m.label}: ${m.note}`);
+    if (m.mountFailures.length) {
+      out.push(`${m.name}: ${m.mountFailures.length} of ${m.mountAttempts} mount attempts FAILED (retried), first: ${m.mountFailures[0]}`);
+    }
     if (m.status !== 'ok') out.push(`${m.name}: ${m.status}${m.reason ? `: ${m.reason}` : ''}${m.errors.length ? `\n    ${m.errors.join('\n    ')}` : ''}`);
   }
   out.push('', 'Absolute figures: median [min–max]');

@@ -45,8 +45,24 @@ function inChild<T>(req: WorkerRequest, timeoutMs: number): T {
   return JSON.parse(r.stdout) as T;
 }
 
-async function withMount<T>(m: Mounter, img: BenchImage, mnt: string, f: (h: MountHandle) => Promise<T> | T): Promise<T> {
-  const h = await m.mount(img.image, mnt, path.join(mnt, 'big'));
+const MOUNT_ATTEMPTS = 3;
+
+/**
+ * Mounts (retrying a failed mount up to MOUNT_ATTEMPTS times, each failure recorded in
+ * `failures`: a flaky mount command is reported, but still gets its speed measured), runs
+ * `f`, unmounts.
+ */
+async function withMount<T>(m: Mounter, img: BenchImage, mnt: string, res: MounterResult, f: (h: MountHandle) => Promise<T> | T): Promise<T> {
+  let h: MountHandle | null = null;
+  for (let i = 1; !h; i++) {
+    res.mountAttempts++;
+    try {
+      h = await m.mount(img.image, mnt, path.join(mnt, 'big'));
+    } catch (e) {
+      res.mountFailures.push((e as Error).message.slice(0, 300));
+      if (i >= MOUNT_ATTEMPTS) throw e;
+    }
+  }
   try {
     return await f(h);
   } finally {
@@ -60,7 +76,7 @@ function peakRss(h: MountHandle): number | null {
 }
 
 async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise<MounterResult> {
-  const res: MounterResult = { name: m.name, label: m.label, status: 'ok', metrics: {}, serverPids: [], errors: [] };
+  const res: MounterResult = { name: m.name, label: m.label, status: 'ok', metrics: {}, serverPids: [], errors: [], mountAttempts: 0, mountFailures: [] };
   const why = m.unavailable();
   if (why) return { ...res, status: 'skipped', reason: why };
   const spec: DataSpec = img.spec;
@@ -81,14 +97,14 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
     await phase('mount', async () => {
       for (let i = 0; i < opt.runs.mount; i++) {
         dropCaches();
-        await withMount(m, img, mnt, (h) => add('mount', h.latencyMs));
+        await withMount(m, img, mnt, res, (h) => add('mount', h.latencyMs));
       }
     });
     await phase('seq', async () => {
       for (let i = 0; i < opt.runs.seq; i++) {
         // Cold: nothing of the image in any cache, and a fresh server.
         dropCaches();
-        await withMount(m, img, mnt, (h) => {
+        await withMount(m, img, mnt, res, (h) => {
           const [cold, warm] = inChild<{ bytes: number; ms: number }[]>({ op: 'seq', file: path.join(mnt, 'big'), times: 2 }, opt.timeoutMs);
           if (cold.bytes !== spec.bigBytes || warm.bytes !== spec.bigBytes) {
             throw new Error(`read ${cold.bytes}/${warm.bytes} bytes of /big, expected ${spec.bigBytes}`);
@@ -101,7 +117,7 @@ async function runMounter(m: Mounter, img: BenchImage, opt: RunOptions): Promise
       }
     });
     await phase('session', () =>
-      withMount(m, img, mnt, async (h) => {
+      withMount(m, img, mnt, res, async (h) => {
         res.serverPids = h.pids;
         res.note = h.note;
         const many = path.join(mnt, 'many');

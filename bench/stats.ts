@@ -52,6 +52,9 @@ export interface MounterResult {
   metrics: Partial<Record<MetricKey, Figure>>;
   serverPids: number[];
   note?: string;
+  mountAttempts: number;
+  /** mount commands that failed (each retried; see MOUNT_ATTEMPTS in run.ts) */
+  mountFailures: string[];
   verify?: Verify;
   errors: string[];
 }

@@ -39,6 +39,8 @@ describe('bench smoke', () => {
       expect(ran.map((m) => m.name)).toContain('kernel');
       const kernel = res.mounters.find((m) => m.name === 'kernel');
       for (const m of ran) {
+        // A mount that failed and then worked on retry still ran: said, not failed.
+        if (m.mountFailures.length) console.warn(`bench smoke: ${m.name}: ${m.mountFailures.length} of ${m.mountAttempts} mounts failed: ${m.mountFailures[0]}`);
         expect({ name: m.name, errors: m.errors, status: m.status }).toEqual({ name: m.name, errors: [], status: 'ok' });
         for (const d of METRICS) {
           if (m.name === 'kernel' && !d.vsKernel) continue;
@@ -74,7 +76,7 @@ describe('bench report arithmetic', () => {
 
   it('tables and targets come from the medians', () => {
     const mk = (name: 'kernel' | 'fuse2fs' | 'ext4box', seq: number, stat: number): BenchResults['mounters'][number] => ({
-      name, label: name, status: 'ok', serverPids: [], errors: [],
+      name, label: name, status: 'ok', serverPids: [], errors: [], mountAttempts: 1, mountFailures: [],
       metrics: { seqCold: figure([seq]), stat: figure([stat]) },
     });
     const res: BenchResults = {
