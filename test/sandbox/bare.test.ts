@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { bareSandbox, launcherScript, barePaths } from '../../daemon/sandbox/bare.js';
 import {
   differentialWalk, ESCAPES, freshDir, hostSecret, lazyUnmount, liveSkipReason, mountWith, netDevices, ownNamespaces,
-  parseProbe, probeImage, probeScript, procStatus, rootListing, serverScript, tmpBase, walkSkipReason, type ProbeReport,
+  parseProbe, probeImage, probeScript, procStatus, rootListing, serverScript, tmpBase, walkSkipReason, confinePreload, type ProbeReport,
 } from './live.js';
 
 const skip = liveSkipReason();
@@ -93,12 +93,12 @@ d('bare sandbox, live (root)', () => {
   });
 
   const wskip = skip ?? walkSkipReason();
-  (wskip ? test.skip : test)(`the real server serves the read-only differential walk from a bare sandbox${wskip ? ` (${wskip})` : ''}`, async () => {
+  (wskip ? test.skip : test)(`the real server, confined by confineSelf(), serves the read-only differential walk from a bare sandbox${wskip ? ` (${wskip})` : ''}`, async () => {
     const r = await differentialWalk('ext4', async (image) => {
       const dir = freshDir(base, 'walk');
       const mnt = join(dir, 'mnt');
       mkdirSync(mnt);
-      const sb = bareSandbox({ args: [serverScript], output: 'ignore' });
+      const sb = bareSandbox({ args: ['--import', confinePreload, serverScript], output: 'ignore' });
       const done = async (): Promise<void> => { lazyUnmount(mnt); sb.stop(); };
       try {
         mountWith(image, mnt, sb.link);
@@ -107,6 +107,7 @@ d('bare sandbox, live (root)', () => {
         expect(procStatus(pid!).uid).toEqual(['65534', '65534', '65534', '65534']);
         expect(procStatus(pid!).capEff).toBe('0000000000000000');
         expect(procStatus(pid!).noNewPrivs).toBe('1');
+        expect(procStatus(pid!).seccomp).toBe('2');
       } catch (e) {
         await done();
         throw e;

@@ -14,6 +14,7 @@ import { diffWalks, walk, withKernelMount } from '../kernel-diff/walk.js';
 export const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const probeScript = join(repo, 'dist', 'test', 'sandbox', 'probe-server.js');
 export const serverScript = join(repo, 'dist', 'daemon', 'server', 'main.js');
+export const confinePreload = join(repo, 'dist', 'test', 'sandbox', 'confine-preload.js');
 
 /** Why the live suites cannot run here, or null. */
 export function liveSkipReason(): string | null {
