@@ -24,6 +24,8 @@ export interface BaseVariant {
   inodeSize: number;
   sizeKiB: number;
   features?: string[];
+  /** Extra -E options. */
+  extended?: string[];
   /** Extra mke2fs args (-g, -J ...). */
   args?: string[];
   /** Number of extents in the sparse file (deep extent trees). */
@@ -34,6 +36,8 @@ export interface BaseVariant {
   bigDir: number;
   /** Name length padding in the htree directory: long names make a 2-level tree (dx nodes). */
   bigDirPad?: number;
+  /** Entries of a casefolded directory /cf made with debugfs (mke2fs -d cannot set +F). */
+  casefoldDir?: number;
 }
 
 export const BASE_VARIANTS: readonly BaseVariant[] = [
@@ -44,6 +48,7 @@ export const BASE_VARIANTS: readonly BaseVariant[] = [
   { name: 'ext2', fsType: 'ext2', blockSize: 1024, inodeSize: 128, sizeKiB: 8192, args: ['-g', '2048'], sparseExtents: 40, bigDir: 200 },
   { name: 'journal', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, args: ['-g', '4096'], sparseExtents: 30, bigDir: 40, pendingJournal: true },
   { name: 'bigalloc', fsType: 'ext4', blockSize: 4096, inodeSize: 256, sizeKiB: 32768, features: ['bigalloc'], args: ['-C', '16384'], sparseExtents: 60, bigDir: 120 },
+  { name: 'casefold', fsType: 'ext4', blockSize: 4096, inodeSize: 256, sizeKiB: 16384, features: ['casefold'], extended: ['encoding=utf8'], sparseExtents: 20, bigDir: 40, casefoldDir: 400 },
   { name: 'meta-bg', fsType: 'ext4', blockSize: 1024, inodeSize: 256, sizeKiB: 12288, features: ['meta_bg', '^resize_inode'], args: ['-g', '1024'], sparseExtents: 60, bigDir: 120 },
 ];
 
@@ -136,7 +141,7 @@ export function baseImagePath(name: string): string {
       materialize(v, src);
       const env = { ...process.env, E2FSPROGS_FAKE_TIME: String(FIXTURE_TIME) };
       const args = ['-q', '-F', '-t', v.fsType, '-b', String(v.blockSize), '-I', String(v.inodeSize), '-N', '1024',
-        '-U', FIXTURE_UUID, '-E', `hash_seed=${FIXTURE_HASH_SEED},root_owner=0:0`];
+        '-U', FIXTURE_UUID, '-E', [`hash_seed=${FIXTURE_HASH_SEED}`, 'root_owner=0:0', ...(v.extended ?? [])].join(',')];
       if (v.features?.length) args.push('-O', v.features.join(','));
       args.push(...(v.args ?? []), '-d', src, tmp, `${v.sizeKiB}k`);
       run('mke2fs', args, { env, timeoutMs: 120_000 });
@@ -153,7 +158,14 @@ export function baseImagePath(name: string): string {
         // Overwrites two free blocks and revokes a third: replay has something to do.
         cmds.push('jo -c', `jw -b 9000,9001 ${data}`, 'jw -r 9002', 'jc');
       }
+      if (v.casefoldDir) {
+        // An empty directory may take +F; debugfs then links names with the casefold hash,
+        // and the second e2fsck -D indexes it as a casefolded htree.
+        cmds.push('mkdir /cf', 'set_inode_field /cf flags 0x40080000');
+        for (let i = 0; i < v.casefoldDir; i++) cmds.push(`write ${valFile} /cf/Name-${i}-${'ÄÖü'.repeat(i % 3)}`);
+      }
       run('debugfs', ['-w', '-f', '-', tmp], { input: cmds.join('\n') + '\n', env, timeoutMs: 60_000 });
+      if (v.casefoldDir) run('e2fsck', ['-fyD', tmp], { env, okStatus: [0, 1], timeoutMs: 120_000 });
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
