@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import type { OciSeccompProfile } from '../../helper/native.js';
 import { nativeAvailable } from '../../helper/native.js';
 import { readSeccompProfile, selfProfile, seccompProfilePath } from '../../daemon/sandbox/policy.js';
-import { repo } from './live.js';
+import { runHelper } from '../../helper/mount.js';
+import { buildImage } from '../fixtures/images.js';
+import { lazyUnmount, liveSkipReason, repo, serverScript, walkSkipReason } from './live.js';
 
 const profile = readSeccompProfile();
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -195,6 +197,32 @@ int main(void) {
         reboot: 'EPERM', mount: 'EPERM', socket_inet: 'EPERM', socket_inet6: 'EPERM', socket_netlink: 'EPERM', getpid: 'ok',
       });
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const liveSkip = liveSkipReason() ?? walkSkipReason() ?? (has('strace') ? null : 'no strace');
+  (liveSkip ? test.skip : test)(`the real server serving a mount under a walker makes only allowed syscalls (strace -f)${liveSkip ? ` (${liveSkip})` : ''}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ext4box-srvtrace-'));
+    const mnt = join(dir, 'mnt');
+    const out = join(dir, 'trace');
+    try {
+      spawnSync('mkdir', [mnt]);
+      runHelper({ image: buildImage('ext4').image, mountpoint: mnt, options: 'ro' },
+        { kind: 'spawn', command: 'strace', args: ['-f', '-qq', '-c', '-o', out, process.execPath, serverScript], env: { ...process.env } });
+      const load = spawnSync('sh', ['-c', `ls -laR ${mnt} >/dev/null && getfattr -R -d -m - ${mnt} >/dev/null 2>&1; find ${mnt} -type f -exec head -c 200000 {} + | wc -c; find ${mnt} -type l -exec readlink {} + >/dev/null; df ${mnt} >/dev/null`], { encoding: 'utf8', timeout: 120000 });
+      expect(Number(load.stdout.trim())).toBeGreaterThan(100000);
+      expect(spawnSync('umount', [mnt]).status).toBe(0);
+      // strace writes its summary when the traced server exits (it does on unmount).
+      for (let i = 0; i < 200 && !(existsSync(out) && /total/.test(readFileSync(out, 'utf8'))); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      const used = readFileSync(out, 'utf8').split('\n').slice(2)
+        .map((l) => l.trim().split(/\s+/).pop() ?? '').filter((n) => /^[a-z_0-9]+$/.test(n) && n !== 'total');
+      expect(used).toEqual(expect.arrayContaining(['read', 'write', 'pread64']));
+      const self = allowed(selfProfile(profile));
+      // execve is node's own start (before any filter); everything after must be in the self profile.
+      expect(used.filter((n) => !self.has(n) && n !== 'execve')).toEqual([]);
+    } finally {
+      lazyUnmount(mnt);
       rmSync(dir, { recursive: true, force: true });
     }
   });
