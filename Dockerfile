@@ -19,7 +19,7 @@ COPY deploy/seccomp.json deploy/seccomp.json
 COPY build/Release/ext4box_native.node build/Release/ext4box_native.node
 COPY dist/daemon dist/daemon
 COPY dist/helper dist/helper
-ENV NODE_ENV=production EXT4BOX_SANDBOX=docker
+ENV NODE_ENV=production EXT4BOX_SANDBOX=docker UV_THREADPOOL_SIZE=10
 USER 65534:65534
 ENTRYPOINT ["node"]
 CMD ["/app/dist/daemon/server/main.js"]
@@ -44,7 +44,7 @@ COPY --from=build /src/deploy/seccomp.json deploy/seccomp.json
 COPY --from=build /src/build/Release/ext4box_native.node build/Release/ext4box_native.node
 COPY --from=build /src/dist/daemon dist/daemon
 COPY --from=build /src/dist/helper dist/helper
-ENV NODE_ENV=production EXT4BOX_SANDBOX=docker
+ENV NODE_ENV=production EXT4BOX_SANDBOX=docker UV_THREADPOOL_SIZE=10
 USER 65534:65534
 ENTRYPOINT ["node"]
 CMD ["/app/dist/daemon/server/main.js"]

@@ -123,8 +123,10 @@ export function launcherScript(root: string, paths: string[], argv: string[], li
   const binds = paths.map((p) => `bind ${q(p)}`).join('\n');
   // The log is opened by root on the host side, before the pivot: the server only inherits it.
   const redirect = logFile ? `exec >>${q(logFile)} 2>&1 </dev/null\n` : '';
+  // UV_THREADPOOL_SIZE must be set before node starts: the server sizes its FUSE readers from it.
   return `set -eu
-${redirect}R=${q(root)}
+${redirect}export UV_THREADPOOL_SIZE="\${UV_THREADPOOL_SIZE:-10}"
+R=${q(root)}
 mount -t tmpfs -o size=4m,mode=0755,nosuid,nodev ext4box-root "$R"
 bind() {
   if [ -d "$1" ]; then mkdir -p "$R$1"; else mkdir -p "$R$(dirname "$1")"; : > "$R$1"; fi

@@ -160,7 +160,8 @@ export async function dockerSandbox(opts: DockerOptions): Promise<DockerSandbox>
   mkdirSync(socketDir, { mode: 0o700 });
   chownSync(socketDir, SERVER_UID, SERVER_GID); // the server binds its socket here, as 65534
   const profile = readSeccompProfile();
-  const env = { ...(opts.env ?? {}), EXT4BOX_HANDOFF_SOCKET: CONTAINER_SOCKET, EXT4BOX_SANDBOX: 'docker' };
+  // UV_THREADPOOL_SIZE before node starts: the server sizes its FUSE readers from the pool.
+  const env = { UV_THREADPOOL_SIZE: '10', ...(opts.env ?? {}), EXT4BOX_HANDOFF_SOCKET: CONTAINER_SOCKET, EXT4BOX_SANDBOX: 'docker' };
   let container: Docker.Container | undefined;
   const cleanup = async (): Promise<void> => {
     if (container) { try { await container.remove({ force: true }); } catch { /* gone */ } }
