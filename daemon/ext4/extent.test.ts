@@ -412,7 +412,7 @@ describe('corpus: every regular file and directory of the e2fsprogs hostile imag
   const images = corpusSample(/extent|ext_|bigalloc|holedir|huge|big|64bit|zero|uninit/);
   const typed = (e: unknown) => e instanceof CorruptError || e instanceof IoError || e instanceof FsError || e instanceof IncompatibleError;
   test('walks end with a mapping or a typed error, nothing else', () => {
-    expect(images.length).toBeGreaterThan(100);
+    expect(images.length).toBeGreaterThan(40);
     let walked = 0; let typedErrors = 0;
     for (const f of images) {
       const t0 = Date.now();
