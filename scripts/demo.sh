@@ -33,3 +33,22 @@ echo "== ext4box ls -l /"
 "${CLI[@]}" ls -l "$IMG" /
 echo "== ext4box cat /hello.txt"
 "${CLI[@]}" cat "$IMG" /hello.txt
+
+# The main job: mount the same image through ext4box (helper + confined server, the default
+# sandbox: docker when an engine answers, else bare namespaces) and read it like any directory.
+MNT="$WORK/mnt"
+mkdir -p "$MNT"
+trap '"${CLI[@]}" umount "$MNT" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+echo "== ext4box mount $IMG $MNT"
+"${CLI[@]}" mount -o ro "$IMG" "$MNT"
+grep " $MNT " /proc/mounts
+echo "== ls -l $MNT (through the kernel's FUSE client)"
+ls -l "$MNT" "$MNT/docs"
+echo "== cat $MNT/docs/hello-link"
+cat "$MNT/docs/hello-link"
+echo "== getfattr -d $MNT/hello.txt"
+getfattr -d "$MNT/hello.txt" 2>/dev/null || true
+echo "== ext4box ps"
+"${CLI[@]}" ps
+echo "== ext4box umount $MNT"
+"${CLI[@]}" umount "$MNT"
