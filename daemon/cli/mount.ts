@@ -214,11 +214,13 @@ export async function cmdMount(image: string, mnt: string, o: MountOptions): Pro
   const link = chooseServerLink(sandbox, { repoRoot: root, serverMain, logFile, mountpoint, image });
   for (const w of link.warnings) process.stderr.write(`ext4box: warning: ${w}\n`);
   const args = [helperMain, image, mnt, '-o', options, '--json', ...link.helperArgs];
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  // Foreground: the server writes to our stderr, so the helper's stderr must be ours too (a
+  // pipe would stay open in the server and spawnSync would wait for it forever).
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', o.foreground ? 'inherit' : 'pipe'], timeout: 120_000 });
   const err = r.stderr?.toString('utf8').trim() ?? '';
   if (r.status !== 0) {
     link.cleanup?.();
-    const line = err.split('\n').filter((l) => !/warning:/.test(l)).pop() ?? `helper exited with ${r.status ?? r.signal}`;
+    const line = err.split('\n').filter((l) => !/warning:/.test(l)).pop() || `helper exited with ${r.status ?? r.signal}`;
     throw new MountCliError(line.replace(/^ext4box-helper: /, 'ext4box: mount: '));
   }
   let res: HelperResult;
