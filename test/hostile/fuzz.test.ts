@@ -14,7 +14,7 @@ import { exercise } from './fuzz-worker.js';
 import { fixtureSkipReason } from '../fixtures/images.js';
 
 const SEED = 20261125;
-/** Cases per base image in the suite (8 images): ~2 minutes on a loaded 2-core machine. */
+/** Cases per base image in the suite (9 images): ~2 minutes on a loaded 2-core machine. */
 const CASES = Number(process.env.EXT4BOX_FUZZ_CASES ?? 360);
 
 const skip = fixtureSkipReason();
