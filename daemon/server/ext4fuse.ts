@@ -71,6 +71,9 @@ export class Ext4FuseFs implements FuseFs {
   private readonly timeout: number;
   private readonly log: LogFn;
   private readonly blockSize: number;
+  /** The range ext4_lookup accepts besides the root (EXT4_FIRST_INO .. s_inodes_count). */
+  private readonly firstIno: number;
+  private readonly inodesCount: number;
   /** nodeid -> outstanding lookup references the kernel holds. */
   private readonly lookups = new Map<bigint, bigint>();
 
@@ -78,6 +81,8 @@ export class Ext4FuseFs implements FuseFs {
     this.timeout = opts.timeout ?? DEFAULT_TIMEOUT_S;
     this.log = opts.log ?? defaultLog;
     this.blockSize = fs.statfs().blockSize;
+    this.firstIno = fs.core.sb.firstIno;
+    this.inodesCount = fs.core.sb.inodesCount;
   }
 
   // ---- node ids -------------------------------------------------------------------------------
@@ -300,7 +305,7 @@ export class Ext4FuseFs implements FuseFs {
       // Anything doubtful goes without attributes: the kernel then LOOKUPs the name and gets
       // the engine's full verdict (reserved inodes, deleted inodes, damage) for it.
       let e: Entry = NO_ENTRY;
-      if (ino !== dir && ino > 10 && ino <= MAX_INO) {
+      if (ino !== dir && ino >= this.firstIno && ino <= this.inodesCount) {
         try { e = this.entryOf(ino); } catch { e = NO_ENTRY; }
       }
       if (!out.add(d, e)) return false;
