@@ -18,7 +18,8 @@ import { codeRoot, SandboxError, SERVER_GID, SERVER_UID } from './policy.js';
 export interface BareOptions {
   /** The server's argv after node (script path first); must lie inside a bound path. */
   args: string[];
-  /** Extra environment for the server (PATH and EXT4BOX_HANDOFF_FD are set here). */
+  /** Extra environment for the server; besides it only PATH, EXT4BOX_SANDBOX and the spawner's
+   *  EXT4BOX_HANDOFF_FD, EXT4BOX_LOG, EXT4BOX_DEBUG and UV_THREADPOOL_SIZE get through. */
   env?: Record<string, string>;
   /** Read-only paths visible in the sandbox besides node, its libraries and the code. */
   extraPaths?: string[];
@@ -38,10 +39,19 @@ export interface BareOptions {
 /** The launcher as one argv (absolute command first), for a spawner that passes fds 3/4/5
  *  itself (the helper's `-- CMD ARGS` path). The root dir it names is left behind empty. */
 export function bareCommand(opts: BareOptions): string[] {
+  // The outer unshare stays on the host as the waiter of the sandbox's pid 1 and keeps its
+  // stdio: the redirect goes in front of it, so no process keeps the spawner's pipes open.
+  const wrap = opts.logFile
+    ? ['/bin/sh', '-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1 </dev/null', 'ext4box-bare', opts.logFile]
+    : ['/bin/sh', '-c', 'exec "$@" 1>&2 </dev/null', 'ext4box-bare'];
+  return [...wrap, ...launcherArgv({ ...opts, logFile: undefined })];
+}
+
+function launcherArgv(opts: BareOptions): string[] {
   if (opts.args.length === 0) throw new SandboxError('bare', 'no server script given');
   const lim = limits(opts);
   const root = opts.rootDir ?? mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
-  const script = launcherScript(root, barePaths(opts.extraPaths), [realpathSync(process.execPath), ...opts.args], lim, opts.logFile);
+  const script = launcherScript(root, barePaths(opts.extraPaths), [realpathSync(process.execPath), ...opts.args], lim, opts.logFile, opts.env);
   return [which('unshare'), ...UNSHARE_ARGS, '--', '/bin/sh', '-c', script, 'ext4box-bare'];
 }
 
@@ -62,7 +72,11 @@ export interface BareSandbox {
   stop(): void;
 }
 
-const TOOLS = ['unshare', 'setpriv', 'umount'];
+const TOOLS = ['unshare', 'setpriv', 'umount', 'env'];
+
+/** The only variables the server inherits from its spawner (the rest of the caller's
+ *  environment, secrets included, stays outside). */
+const PASS_ENV = ['EXT4BOX_HANDOFF_FD', 'EXT4BOX_LOG', 'EXT4BOX_DEBUG', 'UV_THREADPOOL_SIZE'];
 
 function which(tool: string): string {
   for (const d of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
@@ -119,7 +133,11 @@ function int(name: string, v: number | undefined, dflt: number): number {
 }
 
 /** The launcher's shell script (runs as root inside the new mount/pid/net/ipc/uts namespaces). */
-export function launcherScript(root: string, paths: string[], argv: string[], lim: { as: number; nofile: number; nproc: number }, logFile?: string): string {
+export function launcherScript(root: string, paths: string[], argv: string[], lim: { as: number; nofile: number; nproc: number }, logFile?: string,
+  env: Record<string, string> = {}): string {
+  for (const k of Object.keys(env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new SandboxError('bare', `bad environment name ${k}`);
+  const pass = PASS_ENV.map((k) => `\${${k}+${k}="\$${k}"}`).join(' ');
+  const fixed = Object.entries({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env, EXT4BOX_SANDBOX: 'bare' }).map(([k, v]) => q(`${k}=${v}`)).join(' ');
   const binds = paths.map((p) => `bind ${q(p)}`).join('\n');
   // The log is opened by root on the host side, before the pivot: the server only inherits it.
   const redirect = logFile ? `exec >>${q(logFile)} 2>&1 </dev/null\n` : '';
@@ -142,7 +160,8 @@ cd "$R"
 pivot_root . .old
 cd /
 umount -l /.old
-exec setpriv --reuid=${SERVER_UID} --regid=${SERVER_GID} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- \\
+exec env -i ${pass} ${fixed} \\
+  setpriv --reuid=${SERVER_UID} --regid=${SERVER_GID} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- \\
   unshare --user --map-current-user -- ${argv.map(q).join(' ')}
 `;
 }
@@ -169,10 +188,10 @@ export function bareSandbox(opts: BareOptions): BareSandbox {
     kind: 'start',
     start(fds) {
       root = mkdtempSync(join(tmpdir(), 'ext4box-bare-'));
-      const [cmd, ...args] = bareCommand({ ...opts, rootDir: root });
+      const [cmd, ...args] = launcherArgv({ ...opts, rootDir: root });
       proc = spawn(cmd, args, {
         stdio: ['ignore', opts.output ?? 'inherit', opts.output ?? 'inherit', fds.fuse, fds.image, fds.control],
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}), EXT4BOX_HANDOFF_FD: '5', EXT4BOX_SANDBOX: 'bare' },
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', EXT4BOX_HANDOFF_FD: '5' },
         detached: true,
       });
       proc.on('error', () => { /* seen by the helper as a hang-up of the control socket */ });

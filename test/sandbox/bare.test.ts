@@ -31,6 +31,15 @@ describe('bare launcher script (no root needed)', () => {
     expect(s).toMatch(/unshare --user --map-current-user -- '\/usr\/bin\/node' '\/x\/dist\/s\.js'\n$/);
     expect(s).toContain('--as=1073741824:1073741824 --nofile=64:64 --nproc=100:100');
   });
+  test('the server gets a clean environment: only the hand-off fd, log switches, pool size and what the caller names', () => {
+    const s = launcherScript('/r', [], ['/n'], { as: 1, nofile: 1, nproc: 1 }, undefined, { PROBE: 'a b' });
+    expect(s).toMatch(/exec env -i \$\{EXT4BOX_HANDOFF_FD\+EXT4BOX_HANDOFF_FD="\$EXT4BOX_HANDOFF_FD"\} /);
+    expect(s).toContain("'PROBE=a b' 'EXT4BOX_SANDBOX=bare'");
+    const r = spawnSync('sh', ['-c', s.split('\n').filter((l) => /^exec env -i/.test(l))[0].replace(/^exec /, '').replace(/\\$/, 'sh -c env')],
+      { encoding: 'utf8', env: { EXT4BOX_HANDOFF_FD: '5', SECRET_TOKEN: 'x', HOME: '/root' } });
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['EXT4BOX_HANDOFF_FD=5', 'EXT4BOX_SANDBOX=bare', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'PROBE=a b', 'PWD=' + process.cwd()].sort());
+    expect(() => launcherScript('/r', [], ['/n'], { as: 1, nofile: 1, nproc: 1 }, undefined, { 'A;rm': 'x' })).toThrow(/bad environment name/);
+  });
   test('quotes hostile paths', () => {
     const s = launcherScript("/r'; rm -rf /; '", [], ["/a'b"], { as: 1, nofile: 1, nproc: 1 });
     expect(s).toContain("R='/r'\\''; rm -rf /; '\\'''");
