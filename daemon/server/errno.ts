@@ -16,6 +16,13 @@ export type LogFn = (level: Level, msg: string, fields?: Record<string, unknown>
 /** What the log line says about the request that failed. */
 export interface ErrorSite { opcode: number; unique: bigint; nodeid?: bigint }
 
+/** Only the fields that are known: the line stays short and greppable. */
+function defined(f: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(f)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 function validErrno(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 512;
 }
@@ -27,14 +34,14 @@ export function errnoFor(e: unknown, site: ErrorSite, log: LogFn = defaultLog): 
   const op = opName(site.opcode);
   if (e instanceof CorruptError) {
     const errno = e instanceof ChecksumError ? EBADMSG : EUCLEAN;
-    log('warn', 'corrupt metadata', {
+    log('warn', 'corrupt metadata', defined({
       op, unique: site.unique, nodeid: site.nodeid, errno, structure: e.structure, reason: e.reason,
       inode: e.at.inode, block: e.at.block, group: e.at.group, lblk: e.at.lblk, field: e.field, value: e.value,
-    });
+    }));
     return errno;
   }
   if (e instanceof IoError) {
-    log('warn', 'device error', { op, unique: site.unique, nodeid: site.nodeid, errno: EIO, err: e.message });
+    log('warn', 'device error', defined({ op, unique: site.unique, nodeid: site.nodeid, errno: EIO, err: e.message }));
     return EIO;
   }
   if (e instanceof FsError) return validErrno(e.errno) ? e.errno : EIO;
@@ -44,7 +51,7 @@ export function errnoFor(e: unknown, site: ErrorSite, log: LogFn = defaultLog): 
     return validErrno(e.errno) ? e.errno : EIO;
   }
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  log('error', 'internal error', { op, unique: site.unique, nodeid: site.nodeid, errno: EIO, err: msg });
+  log('error', 'internal error', defined({ op, unique: site.unique, nodeid: site.nodeid, errno: EIO, err: msg }));
   return EIO;
 }
 

@@ -201,6 +201,7 @@ describe('errno.ts', () => {
     const site = { opcode: Op.READ, unique: 42n, nodeid: 12n };
     expect(errnoFor(new CorruptError('extent_header', 'bad magic', { inode: 12, block: 99 }, 'eh_magic', 0x1234), site, lg)).toBe(117);
     expect(lines[0]).toMatch(/corrupt metadata .*"op":"READ".*"unique":"42".*"structure":"extent_header".*"block":99.*"field":"eh_magic"/);
+    expect(lines[0]).not.toMatch(/group|lblk/);
     expect(errnoFor(new ChecksumError('inode', { inode: 12 }, 1, 2), site, lg)).toBe(74);
     expect(errnoFor(new IoError('read', { block: 5 }), site, lg)).toBe(5);
     const n = lines.length;
