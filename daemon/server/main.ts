@@ -130,6 +130,10 @@ async function main(argv: string[]): Promise<number> {
     } catch (e) {
       throw new FatalError(`cannot open ${h.imagePath}: ${(e as Error).message}`);
     }
+    // ext4_fill_super refuses a root that is not a directory with blocks and a size.
+    let root;
+    try { root = fsys.stat(2); } catch (e) { throw new FatalError(`get root inode failed: ${(e as Error).message}`); }
+    if (root.type !== 'dir' || root.blocks === 0 || root.size === 0) throw new FatalError('corrupt root inode, run e2fsck');
     const bridge = new Ext4FuseFs(fsys);
     let session: FuseSession | null = null;
     let served = false;
