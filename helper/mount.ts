@@ -312,8 +312,10 @@ export function runHelper(req: MountRequest, link: ServerLink): MountResult {
     // The server holds the fuse and image fds now; ours must close so its death aborts the mount.
     closeSync(fuseFd); fds.splice(fds.indexOf(fuseFd), 1);
     closeSync(imageFd); fds.splice(fds.indexOf(imageFd), 1);
+    // The pid the server reports is in its own pid namespace (1 inside a bare sandbox):
+    // only use it when neither the spawn nor the socket's peer credentials told us one.
     const pid = waitServing(n, control, deadline);
-    if (pid) serverPid = pid;
+    if (pid && !serverPid) serverPid = pid;
 
     const majorMinor = majorMinorOf(real);
     if (!majorMinor) fail('mount', `${real} is not in /proc/self/mountinfo after mounting`);
