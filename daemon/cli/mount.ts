@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultSandboxSync } from '../sandbox/launch.js';
 
 export type SandboxKind = 'none' | 'bare' | 'docker';
 
@@ -159,7 +160,7 @@ export function mountOptionList(raw: string[] | undefined): string {
 }
 
 function sandboxOf(s: string | undefined): SandboxKind {
-  const v = s ?? process.env.EXT4BOX_SANDBOX ?? 'none';
+  const v = s ?? process.env.EXT4BOX_SANDBOX ?? defaultSandboxSync();
   if (v !== 'none' && v !== 'bare' && v !== 'docker') throw new MountCliError(`--sandbox must be none, bare or docker, got ${v}`, 2);
   return v;
 }

@@ -21,6 +21,7 @@ import { FuseSession } from '../fuse/index.js';
 import { log, setLogLevel, setLogSink } from '../util/log.js';
 import { decodeMessage, encodeFailed, encodeServing, HANDOFF_MAX_BYTES, MSG_HANDOFF, type Handoff } from '../../helper/handoff.js';
 import { Ext4FuseFs } from './ext4fuse.js';
+import { confineSelf } from '../sandbox/policy.js';
 
 class FatalError extends Error {}
 
@@ -125,8 +126,20 @@ async function main(argv: string[]): Promise<number> {
     if (!h.readOnly) throw new FatalError('read-write mounts are not supported yet: mount with -o ro');
     if (h.offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new FatalError(`offset ${h.offset} too large`);
     const partition = partitionOf(h.options);
+    // Second line of defence in every runtime (none, bare, docker, sidecar): no_new_privs and
+    // the seccomp allow-list minus its start-only entries, before the first byte of the image
+    // is parsed. Failing to confine is fatal: a server that cannot confine itself must not
+    // parse a hostile image.
+    if (process.env.EXT4BOX_NO_SELF_CONFINE !== '1') {
+      try {
+        confineSelf();
+      } catch (e) {
+        throw new FatalError(`cannot confine the server (seccomp/no_new_privs): ${(e as Error).message}`);
+      }
+    }
     try {
-      fsys = openImage(r.imageFd, { offset: h.offset > 0n ? Number(h.offset) : undefined, partition });
+      // The server lists every xattr namespace; the bridge decides per request who sees trusted.*.
+      fsys = openImage(r.imageFd, { offset: h.offset > 0n ? Number(h.offset) : undefined, partition, capSysAdmin: true });
     } catch (e) {
       throw new FatalError(`cannot open ${h.imagePath}: ${(e as Error).message}`);
     }

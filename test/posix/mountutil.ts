@@ -27,7 +27,9 @@ export interface CliResult { status: number | null; stdout: string; stderr: stri
 export function cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000,
-    env: { ...process.env, EXT4BOX_STATE_DIR: STATE_DIR, ...(opts.env ?? {}) },
+    // The FUSE semantics suites run the server unconfined for speed (EXT4BOX_SANDBOX=none);
+    // test/sandbox/ proves the same differential walk from inside bare and docker sandboxes.
+    env: { ...process.env, EXT4BOX_SANDBOX: process.env.EXT4BOX_POSIX_SANDBOX ?? 'none', EXT4BOX_STATE_DIR: STATE_DIR, ...(opts.env ?? {}) },
   });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
