@@ -5,6 +5,7 @@
 // overlay can be installed after open (the journal is found through this very core): the
 // core then drops its cache and re-reads the superblock and descriptors through it.
 
+import type { StatFs } from './api.js';
 import { BitmapHealth, bitmapHealth } from './bitmap.js';
 import { BlockCache, DEFAULT_CACHE_BYTES } from './cache.js';
 import { FsContext } from './context.js';
@@ -30,17 +31,8 @@ export interface OpenOptions {
   overlay?: ReadonlyMap<number, Uint8Array>;
 }
 
-/** statfs(2) numbers as ext4_statfs computes them (field names as api.ts StatFs). */
-export interface StatFsNumbers {
-  blockSize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  nameMax: number;
-  fsid: [number, number];
-}
+/** statfs(2) numbers as ext4_statfs computes them (the public StatFs of api.ts). */
+export type StatFsNumbers = StatFs;
 
 export const EXT4_NAME_LEN = 255;
 
