@@ -76,12 +76,18 @@ export interface ConfineReport {
  * Confines the calling process for good: PR_SET_NO_NEW_PRIVS, then the self profile on every
  * thread. Call it once the hand-off fds are held and before the image is read. Irreversible.
  */
+let confined: ConfineReport | null = null;
+
 export function confineSelf(profilePath?: string): ConfineReport {
+  // Idempotent: the self profile drops seccomp() itself, so a second load in the same process
+  // (a preload, then the server's own call) would fail; once confined, stay as we are.
+  if (confined) return confined;
   const n = loadNative();
   const profile = selfProfile(readSeccompProfile(profilePath));
   n.prctl(n.constants.PR_SET_NO_NEW_PRIVS, 1);
   const noNewPrivs = n.prctl(n.constants.PR_GET_NO_NEW_PRIVS, 0) === 1;
   if (!noNewPrivs) throw new SandboxError('policy', 'PR_SET_NO_NEW_PRIVS did not stick');
   const unknownSyscalls = n.seccompLoad(seccompFilterFromOci(profile));
-  return { noNewPrivs, unknownSyscalls };
+  confined = { noNewPrivs, unknownSyscalls };
+  return confined;
 }
