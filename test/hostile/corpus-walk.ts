@@ -26,6 +26,19 @@ export interface CorpusLine {
   maxRssKiB: number;
 }
 
+/**
+ * This process's own peak RSS: VmHWM of its address space. getrusage's maxrss is no use here:
+ * Linux carries the pre-exec high-water mark (the forked copy of a large parent, e.g. a jest
+ * worker) into the child's maxrss.
+ */
+function peakRssKiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS;
+}
+
 async function main(): Promise<void> {
   const image = process.argv[2];
   const msArg = process.argv.indexOf('--ms');
@@ -64,7 +77,7 @@ async function main(): Promise<void> {
     line.message = e instanceof Error ? e.stack ?? e.message : String(e);
   } finally {
     line.ms = Date.now() - t0;
-    line.maxRssKiB = process.resourceUsage().maxRSS;
+    line.maxRssKiB = peakRssKiB();
     process.stdout.write(JSON.stringify(line) + '\n');
   }
 }
