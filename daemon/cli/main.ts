@@ -9,6 +9,7 @@ import { extractTree } from './extract.js';
 import { loadPosix } from './posix.js';
 import { printJson } from './output.js';
 import { cmdMount, cmdPs, cmdUmount, MountCliError } from './mount.js';
+import { cmdServe } from './serve.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -111,7 +112,7 @@ function registerMountCommands(program: Command): void {
     .description('mount an image read-only through the sandboxed FUSE server (needs root)')
     .option('-o, --options <list>', 'mount options: ro, offset=N, partition=N, allow_other, noexec, noatime, errors=...', collect)
     .option('-f, --foreground', 'stay in the foreground; Ctrl-C unmounts')
-    .option('--sandbox <kind>', 'how the server is confined: none, bare, docker (default none)')
+    .option('--sandbox <kind>', 'how the server is confined: none, bare, docker (default: docker when an engine answers, else bare)')
     .option('--json', 'structured output')
     .option('--debug', 'stack traces on errors')
     .action((image: string, mnt: string, o: { options?: string[]; foreground?: boolean; sandbox?: string; json?: boolean }) =>
@@ -121,6 +122,10 @@ function registerMountCommands(program: Command): void {
     .option('-l, --lazy', 'detach lazily when busy')
     .option('--json', 'structured output')
     .action((mnt: string, o: { lazy?: boolean; json?: boolean }) => runMount(() => cmdUmount(mnt, o))());
+  program.command('serve')
+    .description('supervisor service: mount every entry of a YAML config, unmount all on SIGTERM')
+    .requiredOption('--config <file>', 'YAML file with a mounts: list (image, mountpoint, options, sandbox)')
+    .action((o: { config: string }) => runMount(() => cmdServe(o))());
   program.command('ps')
     .description('list ext4box mounts: mountpoint, image, sandbox, server, uptime, state')
     .option('--json', 'structured output')

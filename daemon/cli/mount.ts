@@ -346,3 +346,12 @@ export function cmdPs(o: { json?: boolean }): void {
   const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ') + '\n');
 }
+
+/** Unmounts (lazily when busy) and never throws: for shutdown paths. */
+export function unmountQuietly(mnt: string): void {
+  try {
+    unmount(mnt, { lazy: true });
+  } catch (e) {
+    process.stderr.write(`ext4box: umount ${mnt}: ${(e as Error).message}\n`);
+  }
+}
