@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../fixtures/exec.js';
-import { FIXTURE_TIME, FIXTURE_UUID, FIXTURE_HASH_SEED, mkfsVersion } from '../../fixtures/images.js';
+import { FIXTURE_TIME, FIXTURE_UUID, FIXTURE_HASH_SEED, buildOnce, mkfsVersion } from '../../fixtures/images.js';
 import { Prng } from './prng.js';
 
 const BUILDER_VERSION = 4;
@@ -92,37 +92,6 @@ function materialize(v: BaseVariant, dir: string): void {
   fs.mkdirSync(path.join(dir, 'inl'));
   fs.writeFileSync(path.join(dir, 'inl/a'), 'a');
   fs.writeFileSync(path.join(dir, 'inl/b'), 'bb');
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function buildOnce(final: string, build: (tmp: string) => void): void {
-  const lock = `${final}.lock`;
-  for (;;) {
-    if (fs.existsSync(final)) return;
-    let fd: number;
-    try {
-      fd = fs.openSync(lock, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try { if (Date.now() - fs.statSync(lock).mtimeMs > 5 * 60_000) fs.rmSync(lock, { force: true }); } catch { /* gone */ }
-      sleepMs(200);
-      continue;
-    }
-    const tmp = `${final}.tmp-${process.pid}`;
-    try {
-      if (fs.existsSync(final)) return;
-      build(tmp);
-      fs.renameSync(tmp, final);
-      return;
-    } finally {
-      fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
-      fs.rmSync(lock, { force: true });
-    }
-  }
 }
 
 export function baseKey(v: BaseVariant): string {
